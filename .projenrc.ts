@@ -1,0 +1,99 @@
+import { awscdk, javascript, JsonFile } from 'projen';
+
+// Single source of truth for package.json, tsconfig, jest, eslint, jsii targets and tasks.
+// Never hand-edit the generated files; change this file and run `npx projen`.
+
+const CDK_VERSION = '2.245.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-celery',
+  description:
+    'AWS CDK constructs that run Celery on Amazon MQ for RabbitMQ without the failure modes that take brokers down (mingle storms, synchronised restarts, silent exit-0 crashes).',
+  author: 'cdk-celery developers',
+  authorAddress: 'dev@cdk-celery.local',
+  repositoryUrl: 'https://github.com/cdk-celery/cdk-celery.git',
+  keywords: ['aws-cdk', 'celery', 'rabbitmq', 'amazon-mq', 'autoscaling', 'cloudwatch'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  cdkVersion: CDK_VERSION,
+  jsiiVersion: '~6.0.0',
+  minNodeVersion: '20.0.0',
+
+  // Python users are the main audience: Celery is a Python library.
+  publishToPypi: {
+    distName: 'cdk-celery',
+    module: 'cdk_celery',
+  },
+
+  // Custom resource handlers (`*.lambda.ts`) are bundled with esbuild at build time into
+  // assets/, with the AWS SDK v3 clients bundled in (no reliance on the runtime's copy).
+  lambdaAutoDiscover: true,
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    bundlingOptions: {
+      externals: [],
+      sourcemap: false,
+    },
+  },
+
+  experimentalIntegRunner: true,
+
+  devDeps: [
+    '@aws-sdk/client-mq@^3',
+    '@aws-sdk/client-secrets-manager@^3',
+    'aws-sdk-client-mock@^4',
+    'aws-sdk-client-mock-jest@^4',
+    '@types/aws-lambda',
+    'cdk-nag@^2',
+    `aws-cdk@^2`,
+    `@aws-cdk/integ-tests-alpha@${CDK_VERSION}-alpha.0`,
+    '@aws-cdk/integ-runner@^2',
+  ],
+
+  jestOptions: {
+    // Snapshots must fail in CI when they drift, never be rewritten silently.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    jestConfig: {
+      testTimeout: 30_000,
+      // End-to-end suites start their own RabbitMQ; two cores, so at most two suites at once.
+      maxWorkers: 2,
+      testPathIgnorePatterns: ['/node_modules/', '/cdk.out/', '\\.snapshot/'],
+    },
+  },
+
+  gitignore: ['cdk.out/', '.venv-celery/', '.bench/', '/bench-results/'],
+
+  githubOptions: { mergify: false },
+  buildWorkflow: false,
+  release: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+});
+
+// The example app and benchmarks are type-checked and linted with the tests, but never published.
+project.tsconfigDev.addInclude('example/**/*.ts');
+project.tsconfigDev.addInclude('bench/**/*.ts');
+project.eslint?.addLintPattern('example');
+project.eslint?.addLintPattern('bench');
+for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cdk.out/']) {
+  project.addPackageIgnore(p);
+}
+
+// cdk.json at the root runs the example app. Bundling first makes a fresh clone synthesize
+// after a plain `npm ci`.
+new JsonFile(project, 'cdk.json', {
+  obj: {
+    app: 'npx projen bundle && npx ts-node --prefer-ts-exts -P tsconfig.dev.json example/app.ts',
+    watch: { include: ['src/**', 'example/**'] },
+    context: {
+      '@aws-cdk/aws-ec2:restrictDefaultSecurityGroup': true,
+      '@aws-cdk/aws-iam:minimizePolicies': true,
+      '@aws-cdk/core:target-partitions': ['aws', 'aws-cn'],
+    },
+  },
+});
+
+project.synth();

@@ -1,0 +1,124 @@
+import { IResource } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+
+/**
+ * An Amazon MQ for RabbitMQ broker, created by this library or imported.
+ *
+ * Credentials secrets used with a broker are JSON objects with the keys `username` and
+ * `password`, and optionally `vhost` (default `/`).
+ */
+export interface IRabbitMqBroker extends IResource, ec2.IConnectable {
+  /**
+   * The broker id, for example `b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9`.
+   * @attribute
+   */
+  readonly brokerId: string;
+
+  /**
+   * The broker ARN.
+   * @attribute
+   */
+  readonly brokerArn: string;
+
+  /**
+   * The broker name. Amazon MQ's CloudWatch metrics use it as the `Broker` dimension.
+   * @attribute
+   */
+  readonly brokerName: string;
+
+  /**
+   * Host name of the broker's AMQPS (and management) endpoint, without scheme or port.
+   */
+  readonly endpointHost: string;
+
+  /**
+   * AMQPS port (TLS).
+   */
+  readonly amqpsPort: number;
+
+  /**
+   * Credential-free AMQPS URL, `amqps://HOST:5671`.
+   */
+  readonly amqpsUrl: string;
+
+  /**
+   * HTTPS port of the RabbitMQ management API and console.
+   */
+  readonly managementPort: number;
+
+  /**
+   * Base URL of the RabbitMQ management API, `https://HOST:443`.
+   */
+  readonly managementUrl: string;
+
+  /**
+   * The administrator credentials secret (JSON with `username` and `password`), if known.
+   */
+  readonly credentials?: secretsmanager.ISecret;
+
+  /**
+   * Return the given named metric for this broker (namespace `AWS/AmazonMQ`,
+   * dimension `Broker` = broker name).
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Bytes received by the broker (Sum per period). */
+  metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Bytes sent by the broker (Sum per period). */
+  metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** RabbitMQ memory used, bytes (Maximum). */
+  metricMemoryUsed(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** RabbitMQ memory high watermark, bytes (Maximum). */
+  metricMemoryLimit(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** RabbitMQ memory used as a percent of the memory limit (metric math). */
+  metricMemoryUsedPercent(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric;
+
+  /** System CPU utilization, percent (Maximum). */
+  metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Free disk, bytes (Minimum). */
+  metricDiskFree(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Disk free limit below which publishers are blocked, bytes (Maximum). */
+  metricDiskFreeLimit(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Open connections (Maximum). */
+  metricConnectionCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Open channels (Maximum). */
+  metricChannelCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Consumers (Minimum). */
+  metricConsumerCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Messages ready for delivery, all queues (Maximum). */
+  metricMessageReadyCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Messages delivered and not yet acknowledged, all queues (Maximum). */
+  metricMessageUnacknowledgedCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Publish rate, messages per second (Average). */
+  metricPublishRate(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Ready messages in one queue (dimensions `Broker`, `VirtualHost`, `Queue`).
+   * RabbitMQ 4.x brokers publish no queue-level metrics: use `metricMessageReadyCount` there.
+   */
+  metricQueueMessageReadyCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Consumers of one queue (dimensions `Broker`, `VirtualHost`, `Queue`); none on RabbitMQ 4.x. */
+  metricQueueConsumerCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Grant read access to the administrator credentials secret.
+   * Throws if the broker was imported without one.
+   */
+  grantReadCredentials(grantee: iam.IGrantable): iam.Grant;
+}

@@ -1,0 +1,3 @@
+export * from './celery-worker-fleet-ref';
+export * from './worker-metrics';
+export * from './render';

@@ -1,0 +1,274 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import { CeleryPool } from './celery-pool';
+
+/**
+ * Options of the `celery worker` command line. Every default is the safe one.
+ */
+export interface CeleryWorkerCommandOptions {
+  /**
+   * The Celery application, as passed to `-A` (for example `proj` or `proj.celery:app`).
+   */
+  readonly app: string;
+
+  /**
+   * Path of the `celery` executable.
+   * @default 'celery'
+   */
+  readonly celeryExecutable?: string;
+
+  /**
+   * Queues to consume (`-Q`).
+   * @default - the application's default queue
+   */
+  readonly queues?: string[];
+
+  /**
+   * Worker processes or threads (`-c`).
+   * @default - Celery's default (the number of CPUs)
+   */
+  readonly concurrency?: number;
+
+  /**
+   * Execution pool (`-P`).
+   * @default CeleryPool.PREFORK
+   */
+  readonly pool?: CeleryPool;
+
+  /**
+   * Node name (`-n`). `%h` is the host name, unique per EC2 instance.
+   * @default 'celery@%h'
+   */
+  readonly hostname?: string;
+
+  /**
+   * Messages each process reserves ahead (`--prefetch-multiplier`). 1 keeps a dying worker
+   * from stranding more than one task per process.
+   * @default 1
+   */
+  readonly prefetchMultiplier?: number;
+
+  /**
+   * Tasks a pool process runs before it is replaced (`--max-tasks-per-child`).
+   * @default - never replaced
+   */
+  readonly maxTasksPerChild?: number;
+
+  /**
+   * Resident memory, in KiB, above which a pool process is replaced after its task
+   * (`--max-memory-per-child`).
+   * @default - no limit
+   */
+  readonly maxMemoryPerChildKib?: number;
+
+  /**
+   * Hard time limit of a task (`--time-limit`): the process running it is killed.
+   * @default - no limit
+   */
+  readonly timeLimit?: Duration;
+
+  /**
+   * Soft time limit of a task (`--soft-time-limit`): `SoftTimeLimitExceeded` is raised in it.
+   * Must be shorter than `timeLimit`.
+   * @default - no limit
+   */
+  readonly softTimeLimit?: Duration;
+
+  /**
+   * Keep remote control (the `celery.pidbox` exchange) on, so `revoke`, `inspect`, `ping`
+   * and Flower's inspect pages work. Turning it off also removes every mingle reply.
+   * @default true
+   */
+  readonly enableRemoteControl?: boolean;
+
+  /**
+   * Most revoked task ids a worker keeps (`CELERY_WORKER_REVOKES_MAX`, Celery >= 5.3;
+   * ignored, harmlessly, by older versions).
+   * @default 10000
+   */
+  readonly revokesMax?: number;
+
+  /**
+   * How long a revoked id is kept (`CELERY_WORKER_REVOKE_EXPIRES`, Celery >= 5.3). A task
+   * revoked longer ago than this and delivered later (an ETA task) runs after all.
+   * @default Duration.hours(1)
+   */
+  readonly revokeExpires?: Duration;
+
+  /**
+   * Log level (`-l`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: string;
+
+  /**
+   * Run the mingle handshake at start-up. Mingle makes every running worker send its whole
+   * revoked set to each worker that starts: this is what took the broker down in the incident
+   * this library exists to prevent. Requires `acknowledgeMingleBrokerTraffic`.
+   * @default false
+   */
+  readonly enableMingle?: boolean;
+
+  /**
+   * Confirms that `enableMingle` is intended, and that each worker start then costs the broker
+   * (workers - 1) x (revoked set size) bytes.
+   * @default false
+   */
+  readonly acknowledgeMingleBrokerTraffic?: boolean;
+
+  /**
+   * Consume every other worker's events (gossip): N squared deliveries every 2 seconds.
+   * @default false
+   */
+  readonly enableGossip?: boolean;
+
+  /**
+   * Send `worker-heartbeat` events every 2 seconds (Flower and `celery events` need them to
+   * show workers online; `celery inspect` does not).
+   * @default false
+   */
+  readonly enableHeartbeatEvents?: boolean;
+
+  /**
+   * Further Celery settings passed after the arguments as `key=value`
+   * (for example `{ task_acks_late: 'True' }`).
+   * @default - none
+   */
+  readonly settings?: { [key: string]: string };
+
+  /**
+   * Extra arguments appended to `celery worker`. Arguments that hurt a fleet (`--purge`,
+   * `--discard`, `--statedb`, `--detach`) are refused.
+   * @default - none
+   */
+  readonly extraArguments?: string[];
+}
+
+/**
+ * A rendered worker command: the argument vector and the environment it needs.
+ */
+export interface CeleryWorkerCommand {
+  /** The argument vector, executable first. */
+  readonly argv: string[];
+  /** Environment variables the worker process needs (revoked-set bounds). */
+  readonly environment: { [name: string]: string };
+}
+
+/** Defaults shared with the documentation and the benchmarks. */
+export const DEFAULT_REVOKES_MAX = 10_000;
+export const DEFAULT_REVOKE_EXPIRES = Duration.hours(1);
+
+const REFUSED_ARGUMENTS: { [flag: string]: string } = {
+  '--purge': 'it erases every message in the worker\'s queues on each start',
+  '--discard': 'it erases every message in the worker\'s queues on each start',
+  '-S': 'a state database persists the revoked set across restarts and makes mingle replies larger',
+  '--statedb': 'a state database persists the revoked set across restarts and makes mingle replies larger',
+  '-D': 'systemd supervises a foreground worker; a detached one escapes it',
+  '--detach': 'systemd supervises a foreground worker; a detached one escapes it',
+};
+
+/** Arguments the renderer owns; passing them again would contradict the typed options. */
+const OWNED_ARGUMENTS: { [flag: string]: string } = {
+  '-A': 'app', '--app': 'app',
+  '-Q': 'queues', '--queues': 'queues',
+  '-c': 'concurrency', '--concurrency': 'concurrency',
+  '-P': 'pool', '--pool': 'pool',
+  '-n': 'hostname', '--hostname': 'hostname',
+  '--prefetch-multiplier': 'prefetchMultiplier',
+  '--without-mingle': 'enableMingle', '--without-gossip': 'enableGossip', '--without-heartbeat': 'enableHeartbeatEvents',
+};
+
+const SETTING_KEY = /^[a-z][a-z0-9_]*$/;
+const QUEUE_NAME = /^[A-Za-z0-9_.:\-]+$/;
+
+/**
+ * Render the `celery worker` command line for a fleet worker from typed options.
+ *
+ * Pure: the same options always give the same command, so the fleet's user data, the tests
+ * and the benchmarks all run exactly this.
+ */
+export function renderCeleryWorkerCommand(options: CeleryWorkerCommandOptions): CeleryWorkerCommand {
+  validate(options);
+
+  const argv = [options.celeryExecutable ?? 'celery', '-A', options.app, 'worker'];
+  argv.push('--loglevel', options.logLevel ?? 'INFO');
+  argv.push('--hostname', options.hostname ?? 'celery@%h');
+  argv.push('--pool', (options.pool ?? CeleryPool.PREFORK).name);
+  if (options.concurrency !== undefined) argv.push('--concurrency', String(options.concurrency));
+  if (options.queues && options.queues.length > 0) argv.push('--queues', options.queues.join(','));
+  argv.push('--prefetch-multiplier', String(options.prefetchMultiplier ?? 1));
+  if (options.maxTasksPerChild !== undefined) argv.push('--max-tasks-per-child', String(options.maxTasksPerChild));
+  if (options.maxMemoryPerChildKib !== undefined) argv.push('--max-memory-per-child', String(options.maxMemoryPerChildKib));
+  if (options.timeLimit) argv.push('--time-limit', String(options.timeLimit.toSeconds()));
+  if (options.softTimeLimit) argv.push('--soft-time-limit', String(options.softTimeLimit.toSeconds()));
+  if (!options.enableMingle) argv.push('--without-mingle');
+  if (!options.enableGossip) argv.push('--without-gossip');
+  if (!options.enableHeartbeatEvents) argv.push('--without-heartbeat');
+  argv.push(...(options.extraArguments ?? []));
+
+  const settings: { [key: string]: string } = {};
+  if (options.enableRemoteControl === false) settings.worker_enable_remote_control = 'False';
+  Object.assign(settings, options.settings ?? {});
+  const settingArgs = Object.keys(settings).sort().map((key) => `${key}=${settings[key]}`);
+  if (settingArgs.length > 0) argv.push('--', ...settingArgs);
+
+  const environment = {
+    CELERY_WORKER_REVOKES_MAX: String(options.revokesMax ?? DEFAULT_REVOKES_MAX),
+    CELERY_WORKER_REVOKE_EXPIRES: String((options.revokeExpires ?? DEFAULT_REVOKE_EXPIRES).toSeconds()),
+  };
+  return { argv, environment };
+}
+
+function validate(options: CeleryWorkerCommandOptions): void {
+  if (!options.app || /\s/.test(options.app)) {
+    throw new Error(`app: ${JSON.stringify(options.app)} is not a Celery application; give a module path such as "proj" or "proj.celery:app" (no spaces).`);
+  }
+  for (const queue of options.queues ?? []) {
+    if (!QUEUE_NAME.test(queue)) {
+      throw new Error(`queues: ${JSON.stringify(queue)} is not a queue name this library accepts; use letters, digits and _ . : - only.`);
+    }
+  }
+  positiveInteger('concurrency', options.concurrency);
+  positiveInteger('prefetchMultiplier', options.prefetchMultiplier);
+  positiveInteger('maxTasksPerChild', options.maxTasksPerChild);
+  positiveInteger('maxMemoryPerChildKib', options.maxMemoryPerChildKib);
+  positiveInteger('revokesMax', options.revokesMax);
+  positiveDuration('timeLimit', options.timeLimit);
+  positiveDuration('softTimeLimit', options.softTimeLimit);
+  positiveDuration('revokeExpires', options.revokeExpires);
+  if (options.timeLimit && options.softTimeLimit
+    && !options.timeLimit.isUnresolved() && !options.softTimeLimit.isUnresolved()
+    && options.softTimeLimit.toSeconds() >= options.timeLimit.toSeconds()) {
+    throw new Error(`softTimeLimit: ${options.softTimeLimit.toSeconds()} s must be shorter than timeLimit (${options.timeLimit.toSeconds()} s), or the task is killed before it can clean up.`);
+  }
+  if (options.enableMingle && !options.acknowledgeMingleBrokerTraffic) {
+    throw new Error('enableMingle: true needs acknowledgeMingleBrokerTraffic: true. With mingle on, every worker start makes each running worker send its whole revoked set through the broker (megabytes per start); leave enableMingle unset unless you accept that.');
+  }
+  for (const arg of options.extraArguments ?? []) {
+    const flag = arg.split('=')[0];
+    if (REFUSED_ARGUMENTS[flag]) {
+      throw new Error(`extraArguments: "${arg}" is not allowed in a worker fleet: ${REFUSED_ARGUMENTS[flag]}.`);
+    }
+    if (OWNED_ARGUMENTS[flag]) {
+      throw new Error(`extraArguments: "${arg}" is set by the typed option "${OWNED_ARGUMENTS[flag]}"; use that option instead.`);
+    }
+  }
+  for (const key of Object.keys(options.settings ?? {})) {
+    if (!SETTING_KEY.test(key)) {
+      throw new Error(`settings: ${JSON.stringify(key)} is not a Celery setting name; use lowercase names such as "task_acks_late".`);
+    }
+  }
+}
+
+function positiveInteger(prop: string, value: number | undefined): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${prop}: ${value} is not allowed; use a whole number of at least 1.`);
+  }
+}
+
+function positiveDuration(prop: string, value: Duration | undefined): void {
+  if (value === undefined || value.isUnresolved()) return;
+  if (value.toMilliseconds() < 1000 || value.toMilliseconds() % 1000 !== 0) {
+    throw new Error(`${prop}: ${value.toHumanString()} is not allowed; use whole seconds, at least 1 second.`);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './celery-pool';
+export * from './celery-worker-command';

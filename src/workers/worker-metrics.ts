@@ -1,0 +1,14 @@
+/**
+ * Names of the custom CloudWatch metrics that worker instances publish.
+ * Shared by the fleet (which publishes them) and the monitoring construct (which alarms on them).
+ */
+export class WorkerMetricNames {
+  /** CloudWatch namespace of the worker metrics. */
+  public static readonly NAMESPACE = 'CdkCelery';
+  /** Count of worker process starts after the first on an instance (crashes, exit 0 included). */
+  public static readonly WORKER_RESTARTS = 'WorkerRestarts';
+  /** Dimension key of every worker metric; the value is the Auto Scaling group name. */
+  public static readonly AUTO_SCALING_GROUP_DIMENSION = 'AutoScalingGroupName';
+
+  private constructor() {}
+}
