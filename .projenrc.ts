@@ -82,6 +82,20 @@ for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cd
   project.addPackageIgnore(p);
 }
 
+// Benchmarks run real RabbitMQ and Celery; they print tables and write bench-results/latest.md.
+project.addTask('bench', {
+  description: 'Measure broker ingress, restart waves, idle cost and synth cost (see README, Performance)',
+  exec: 'ts-node -P tsconfig.dev.json bench/run.ts',
+  receiveArgs: true,
+});
+
+// Every README example must compile (strict jsii-rosetta) and transliterate to Python.
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile and transliterate the README examples',
+  exec: 'jsii-rosetta extract --strict --fail --compile',
+});
+project.postCompileTask.spawn(rosetta);
+
 // cdk.json at the root runs the example app. Bundling first makes a fresh clone synthesize
 // after a plain `npm ci`.
 new JsonFile(project, 'cdk.json', {
