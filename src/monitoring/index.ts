@@ -1,0 +1,2 @@
+export { AlarmThresholdDefaults, CeleryAlarmThresholds } from './alarm-thresholds';
+export * from './celery-monitoring';
