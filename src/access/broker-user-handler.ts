@@ -1,0 +1,191 @@
+import { usernameError, vhostNameError } from './broker-user-names';
+import { RabbitMqManagementClient, VhostPermissions } from './rabbitmq-management-client';
+
+/**
+ * Logic of the broker-user custom resource, apart from the Lambda entry point so tests can run
+ * it against a real RabbitMQ with their own secret source.
+ */
+
+/** The custom resource's properties, as CloudFormation passes them (all strings). */
+export interface BrokerUserProperties {
+  /** Base URL of the management API, `https://HOST:443` on Amazon MQ. */
+  readonly ManagementUrl: string;
+  /** Secret with the admin's `username` and `password`. */
+  readonly AdminSecretArn: string;
+  /** Secret with the application user's `username`, `password` and `vhost`. */
+  readonly UserSecretArn: string;
+  readonly Vhost: string;
+  readonly Username: string;
+  readonly Configure: string;
+  readonly Write: string;
+  readonly Read: string;
+  /** 'true' to delete the vhost (and every message in it) with the resource. */
+  readonly RemoveVhostOnDelete?: string;
+  /** Timeout of each management API request, in milliseconds. */
+  readonly RequestTimeoutMs?: string;
+}
+
+/** The subset of a CloudFormation custom resource event the handler uses. */
+export interface BrokerUserEvent {
+  readonly RequestType: 'Create' | 'Update' | 'Delete';
+  readonly PhysicalResourceId?: string;
+  readonly ResourceProperties: BrokerUserProperties;
+  readonly OldResourceProperties?: BrokerUserProperties;
+}
+
+export interface BrokerUserResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data?: { [key: string]: string };
+}
+
+export interface BrokerUserDependencies {
+  /** Returns the SecretString of a Secrets Manager secret. */
+  readonly getSecretString: (secretArn: string) => Promise<string>;
+  /** Progress messages (CloudWatch Logs in Lambda). Never given secrets. */
+  readonly log?: (message: string) => void;
+}
+
+interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/**
+ * The physical id names the user, the broker and the vhost: changing the user name or the vhost
+ * makes CloudFormation create the new one, then delete the old one.
+ */
+export function brokerUserPhysicalId(props: BrokerUserProperties): string {
+  return `${props.Username}@${hostOf(props.ManagementUrl)}/${props.Vhost}`;
+}
+
+export async function handleBrokerUserEvent(event: BrokerUserEvent, deps: BrokerUserDependencies): Promise<BrokerUserResponse> {
+  const props = event.ResourceProperties;
+  const log = deps.log ?? (() => undefined);
+
+  if (event.RequestType === 'Delete') {
+    return deleteUser(event, deps, log);
+  }
+
+  const nameError = vhostNameError('vhost', props.Vhost) ?? usernameError('username', props.Username);
+  if (nameError) throw new Error(nameError);
+
+  const admin = await readCredentials(deps, props.AdminSecretArn, 'admin credentials secret');
+  const user = await readCredentials(deps, props.UserSecretArn, 'application user secret');
+  if (props.Username === admin.username) {
+    throw new Error(`username: "${props.Username}" is the broker's admin user; the application user must be a different user (this resource would strip the admin's tags and permissions).`);
+  }
+
+  const client = clientFor(props, admin);
+  const me = await client.whoAmI();
+  log(`Connected to ${props.ManagementUrl} as ${me.name} (tags: ${me.tags.join(',') || 'none'})`);
+
+  const existing = await client.getUser(props.Username);
+  if (existing && existing.tags.length > 0) {
+    throw new Error(`username: a user "${props.Username}" already exists on the broker with tags ${existing.tags.join(',')}; `
+      + 'it was not created by this resource (the application user never has tags). Choose another username.');
+  }
+
+  await client.putVhost(props.Vhost);
+  // No tags: the user can use AMQP but not the management UI or API.
+  await client.putUser(props.Username, user.password, []);
+  await client.putPermissions(props.Vhost, props.Username, permissionsOf(props));
+
+  // Permissions on that vhost only, whatever happened to the user before (e.g. an older vhost).
+  for (const p of await client.listUserPermissions(props.Username)) {
+    if (p.vhost !== props.Vhost) {
+      log(`Removing permissions of ${props.Username} on vhost ${p.vhost}`);
+      await client.deletePermissions(p.vhost, props.Username);
+    }
+  }
+  log(`${event.RequestType}: user ${props.Username} has permissions on vhost ${props.Vhost} only`);
+
+  return {
+    PhysicalResourceId: brokerUserPhysicalId(props),
+    Data: { Vhost: props.Vhost, Username: props.Username },
+  };
+}
+
+async function deleteUser(event: BrokerUserEvent, deps: BrokerUserDependencies, log: (m: string) => void): Promise<BrokerUserResponse> {
+  const props = event.ResourceProperties;
+  const physicalId = event.PhysicalResourceId ?? '';
+  // A failed Create rolls back with a Delete for an id this handler never returned: nothing was made.
+  if (vhostNameError('vhost', props.Vhost) || usernameError('username', props.Username) || physicalId !== brokerUserPhysicalId(props)) {
+    log(`Delete of ${physicalId}: not a user this resource created; nothing to do`);
+    return { PhysicalResourceId: physicalId };
+  }
+
+  const admin = await readCredentials(deps, props.AdminSecretArn, 'admin credentials secret');
+  const client = clientFor(props, admin);
+
+  // After a vhost change the same user now works in the new vhost: only drop the old permissions.
+  const permissions = await client.listUserPermissions(props.Username).catch((e) => {
+    if (isNotFound(e)) return [];
+    throw e;
+  });
+  const elsewhere = permissions.filter((p) => p.vhost !== props.Vhost);
+  if (elsewhere.length > 0) {
+    await client.deletePermissions(props.Vhost, props.Username);
+    log(`Kept user ${props.Username}: it has permissions on ${elsewhere.map((p) => p.vhost).join(', ')}`);
+  } else {
+    const deleted = await client.deleteUser(props.Username);
+    log(deleted ? `Deleted user ${props.Username}` : `User ${props.Username} was already gone`);
+  }
+
+  if (props.RemoveVhostOnDelete === 'true') {
+    // Another user still working there (e.g. the new user after a rename) keeps the vhost alive.
+    const others = (await vhostUsers(client, props.Vhost)).filter((u) => u !== props.Username && u !== admin.username);
+    if (others.length > 0) {
+      log(`Kept vhost ${props.Vhost}: users ${others.join(', ')} still have permissions on it`);
+    } else {
+      const deleted = await client.deleteVhost(props.Vhost);
+      log(deleted ? `Deleted vhost ${props.Vhost}` : `Vhost ${props.Vhost} was already gone`);
+    }
+  } else {
+    log(`Kept vhost ${props.Vhost} (removeVhostOnDelete is off; its queues may hold work)`);
+  }
+  return { PhysicalResourceId: physicalId };
+}
+
+async function vhostUsers(client: RabbitMqManagementClient, vhost: string): Promise<string[]> {
+  try {
+    return (await client.listVhostPermissions(vhost)).map((p) => p.user);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+}
+
+function clientFor(props: BrokerUserProperties, admin: Credentials): RabbitMqManagementClient {
+  const timeout = props.RequestTimeoutMs ? Number(props.RequestTimeoutMs) : undefined;
+  return new RabbitMqManagementClient({ baseUrl: props.ManagementUrl, credentials: admin, requestTimeoutMs: timeout });
+}
+
+function permissionsOf(props: BrokerUserProperties): VhostPermissions {
+  return { configure: props.Configure, write: props.Write, read: props.Read };
+}
+
+async function readCredentials(deps: BrokerUserDependencies, arn: string, what: string): Promise<Credentials> {
+  const text = await deps.getSecretString(arn);
+  let parsed: { username?: unknown; password?: unknown };
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`The ${what} (${arn}) is not JSON; it must be {"username": ..., "password": ...}.`);
+  }
+  if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string' || parsed.password.length === 0) {
+    throw new Error(`The ${what} (${arn}) must hold string "username" and "password" keys.`);
+  }
+  return { username: parsed.username, password: parsed.password };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    throw new Error(`ManagementUrl: ${JSON.stringify(url)} is not a URL; expected something like https://HOST:443.`);
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as { status?: number })?.status === 404;
+}

@@ -1,0 +1,207 @@
+import { Annotations, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { BrokerUserFunction } from './broker-user-function';
+import { usernameError, vhostNameError } from './broker-user-names';
+import { CeleryPermissions } from './celery-permissions';
+import { addNagSuppressions } from './nag-suppressions';
+import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
+
+/**
+ * Properties of a `CeleryBrokerAccess`.
+ */
+export interface CeleryBrokerAccessProps {
+  /**
+   * The broker on which the vhost and user are created.
+   */
+  readonly broker: IRabbitMqBroker;
+
+  /**
+   * The broker's VPC: the function that calls the management API runs in it.
+   */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * Subnets of the function. They need a route to Secrets Manager (a NAT gateway or a
+   * Secrets Manager interface endpoint, see `WorkerVpcEndpoints`) and to the broker.
+   * @default - the VPC's private subnets with egress (Lambda's default selection)
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Name of the vhost dedicated to Celery.
+   * @default 'celery'
+   */
+  readonly vhost?: string;
+
+  /**
+   * Name of the application user the workers connect as.
+   * @default 'celery'
+   */
+  readonly username?: string;
+
+  /**
+   * Delete the vhost, with every queue and message in it, when this resource is deleted.
+   * @default false - the vhost is kept: its queues may hold work
+   */
+  readonly removeVhostOnDelete?: boolean;
+
+  /**
+   * Credentials of a broker user with the administrator tag (JSON `username`, `password`).
+   * @default - the broker's `credentials`
+   */
+  readonly adminCredentials?: secretsmanager.ISecret;
+
+  /**
+   * Task queues the application uses; the user may declare, publish to and consume only these
+   * (and their same-named exchanges) besides Celery's own control resources.
+   * @default ['celery']
+   */
+  readonly taskQueues?: string[];
+
+  /**
+   * Allow Celery remote control and monitoring (`celery.pidbox`, `reply.celery.pidbox`,
+   * `celeryev` and their queues): `celery inspect ping`, `revoke`, Flower.
+   * @default true
+   */
+  readonly enableRemoteControl?: boolean;
+
+  /**
+   * Timeout of each management API request made by the function.
+   * @default Duration.seconds(10)
+   */
+  readonly requestTimeout?: Duration;
+}
+
+/**
+ * A Celery vhost and a least-privilege application user on an Amazon MQ for RabbitMQ broker.
+ *
+ * CloudFormation can only create a RabbitMQ broker's admin user, so a custom resource, running
+ * in the broker's VPC and allowed to reach only the broker's management port and HTTPS AWS APIs,
+ * creates the vhost and the user through the RabbitMQ management API with the admin
+ * credentials. The user has no tags (it cannot use the management UI or API) and permissions on
+ * its vhost only, limited to Celery's queues and exchanges. Its password is generated into
+ * `secret` (JSON `username`, `password`, `vhost`), the secret a worker fleet connects with.
+ *
+ * Deleting the resource deletes the user; the vhost is kept unless `removeVhostOnDelete`.
+ */
+export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
+  /** The application user's credentials: JSON `username`, `password`, `vhost`. */
+  public readonly secret: secretsmanager.ISecret;
+  /** The vhost name. */
+  public readonly vhost: string;
+  /** The application user's name. */
+  public readonly username: string;
+  /** The permissions the user has on the vhost. */
+  public readonly permissions: CeleryPermissions;
+  /** The security group of the function that calls the management API. */
+  public readonly connections: ec2.Connections;
+
+  constructor(scope: Construct, id: string, props: CeleryBrokerAccessProps) {
+    super(scope, id);
+
+    this.vhost = props.vhost ?? 'celery';
+    this.username = props.username ?? 'celery';
+    if (!Token.isUnresolved(this.vhost)) throwIf(vhostNameError('vhost', this.vhost));
+    if (!Token.isUnresolved(this.username)) throwIf(usernameError('username', this.username));
+    const requestTimeout = props.requestTimeout ?? Duration.seconds(10);
+    if (!requestTimeout.isUnresolved() && (requestTimeout.toMilliseconds() < 1000 || requestTimeout.toMilliseconds() > 60_000)) {
+      throw new Error(`requestTimeout: ${requestTimeout.toHumanString()} is not allowed; use 1 to 60 seconds (the function has 2 minutes for all its requests).`);
+    }
+    const adminCredentials = props.adminCredentials ?? props.broker.credentials;
+    if (!adminCredentials) {
+      throw new Error('adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
+    }
+    this.permissions = CeleryPermissions.forApplication({
+      taskQueues: props.taskQueues,
+      enableRemoteControl: props.enableRemoteControl,
+    });
+    if (props.removeVhostOnDelete) {
+      Annotations.of(this).addWarningV2('cdk-celery:removeVhostOnDelete',
+        `removeVhostOnDelete is on: deleting this resource (or the stack) deletes vhost "${this.vhost}" with every queued task in it.`);
+    }
+
+    this.secret = new secretsmanager.Secret(this, 'Secret', {
+      description: `Celery application user of ${props.broker.node.path} (username, password, vhost)`,
+      generateSecretString: {
+        secretStringTemplate: Stack.of(this).toJsonString({ username: this.username, vhost: this.vhost }),
+        generateStringKey: 'password',
+        passwordLength: 32,
+        // Amazon MQ rejects , : = in passwords; the rest would need escaping in AMQP URLs.
+        excludeCharacters: ',:=/@#?%&+;"\'\\`<>[]{}|^~ ',
+      },
+    });
+
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Celery broker-user function: broker management API and HTTPS AWS APIs only',
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (Secrets Manager), directly or through VPC endpoints');
+    this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
+
+    const fn = new BrokerUserFunction(this, 'Function', {
+      description: 'cdk-celery: creates the Celery vhost and application user through the RabbitMQ management API',
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: [securityGroup],
+      timeout: Duration.minutes(2),
+    });
+    adminCredentials.grantRead(fn);
+    this.secret.grantRead(fn);
+
+    if (props.broker.connections.securityGroups.length === 0) {
+      Annotations.of(this).addWarningV2('cdk-celery:brokerWithoutSecurityGroup',
+        'The broker has no security groups in this app: allow this construct\'s connections to its management port yourself.');
+    }
+    props.broker.connections.allowFrom(this, ec2.Port.tcp(props.broker.managementPort), 'RabbitMQ management API from the Celery broker-user function');
+
+    const provider = new cr.Provider(this, 'Provider', { onEventHandler: fn });
+
+    const resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::CeleryBrokerUser',
+      properties: {
+        ManagementUrl: props.broker.managementUrl,
+        AdminSecretArn: adminCredentials.secretArn,
+        UserSecretArn: this.secret.secretArn,
+        Vhost: this.vhost,
+        Username: this.username,
+        Configure: this.permissions.configure,
+        Write: this.permissions.write,
+        Read: this.permissions.read,
+        RemoveVhostOnDelete: props.removeVhostOnDelete ? 'true' : 'false',
+        RequestTimeoutMs: String(requestTimeout.toMilliseconds()),
+      },
+    });
+    // The management port must be open before the function calls it.
+    for (const sg of props.broker.connections.securityGroups) resource.node.addDependency(sg);
+
+    addNagSuppressions(fn, [
+      { id: 'AwsSolutions-IAM4', reason: 'AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole are the AWS-managed minimum for a Lambda function in a VPC (logs and ENIs).' },
+      { id: 'AwsSolutions-L1', reason: 'The runtime is pinned by the projen-generated BrokerUserFunction (nodejs22.x, a supported runtime), updated with the project configuration.' },
+    ]);
+    addNagSuppressions(provider, [
+      { id: 'AwsSolutions-IAM4', reason: 'aws-cdk-lib custom_resources.Provider framework function: AWSLambdaBasicExecutionRole for its logs.' },
+      { id: 'AwsSolutions-IAM5', reason: 'aws-cdk-lib custom_resources.Provider framework function: invokes the onEvent function and its versions (FUNCTION_ARN:*), nothing else.' },
+      { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib custom_resources.Provider framework function: its runtime is chosen by aws-cdk-lib.' },
+    ]);
+    addNagSuppressions(this.secret, [
+      { id: 'AwsSolutions-SMG4', reason: 'The password is applied to RabbitMQ by this custom resource on deployment; Secrets Manager rotation would change the secret without changing the broker user.' },
+    ]);
+  }
+
+  /**
+   * Grant read access to the application user's credentials secret.
+   */
+  public grantReadCredentials(grantee: iam.IGrantable): iam.Grant {
+    return this.secret.grantRead(grantee);
+  }
+}
+
+function throwIf(message: string | undefined): void {
+  if (message) throw new Error(message);
+}

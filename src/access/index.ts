@@ -1,0 +1,3 @@
+export * from './celery-broker-access';
+export * from './celery-permissions';
+export * from './worker-vpc-endpoints';

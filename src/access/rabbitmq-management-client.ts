@@ -1,0 +1,213 @@
+/**
+ * A small client for the RabbitMQ management HTTP API, just what the broker-user custom resource
+ * needs. It uses the global `fetch`, so the same code talks to a local RabbitMQ over HTTP in tests
+ * and to Amazon MQ over HTTPS (port 443) from the Lambda.
+ *
+ * Not exported from the library's index: it runs inside the Lambda bundle only.
+ */
+
+/** Credentials of a RabbitMQ user. */
+export interface ManagementCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Permissions of a user on one vhost (regular expressions, as RabbitMQ stores them). */
+export interface VhostPermissions {
+  readonly configure: string;
+  readonly write: string;
+  readonly read: string;
+}
+
+/** A user as the management API returns it. */
+export interface ManagementUser {
+  readonly name: string;
+  /** Tags, normalised to a list (RabbitMQ < 3.9 returns a comma-separated string). */
+  readonly tags: string[];
+}
+
+export interface RabbitMqManagementClientOptions {
+  /** Base URL, for example `https://b-123.mq.eu-west-1.amazonaws.com:443` or `http://127.0.0.1:15672`. */
+  readonly baseUrl: string;
+  readonly credentials: ManagementCredentials;
+  /** Timeout of each request, in milliseconds. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** An error answered by the management API (an HTTP status outside 2xx). */
+export class ManagementApiError extends Error {
+  constructor(message: string, public readonly status: number) {
+    super(message);
+    this.name = 'ManagementApiError';
+  }
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+export class RabbitMqManagementClient {
+  private readonly baseUrl: string;
+  private readonly authorization: string;
+  private readonly requestTimeoutMs: number;
+  private readonly username: string;
+
+  constructor(options: RabbitMqManagementClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.username = options.credentials.username;
+    this.authorization = 'Basic ' + Buffer.from(`${options.credentials.username}:${options.credentials.password}`, 'utf8').toString('base64');
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /** Checks that the API is reachable and the credentials are accepted; returns the user's tags. */
+  async whoAmI(): Promise<ManagementUser> {
+    const body = await this.request('GET', '/api/whoami');
+    return toUser(body);
+  }
+
+  async putVhost(vhost: string): Promise<void> {
+    await this.request('PUT', `/api/vhosts/${enc(vhost)}`, {});
+  }
+
+  /** Deletes a vhost and everything in it; false if it did not exist. */
+  async deleteVhost(vhost: string): Promise<boolean> {
+    return this.deleteIfExists(`/api/vhosts/${enc(vhost)}`);
+  }
+
+  async getVhost(vhost: string): Promise<{ name: string } | undefined> {
+    return this.getIfExists(`/api/vhosts/${enc(vhost)}`) as Promise<{ name: string } | undefined>;
+  }
+
+  /** Creates or updates a user. `tags` empty = the user cannot use the management UI or API. */
+  async putUser(username: string, password: string, tags: string[]): Promise<void> {
+    // A comma-separated string is accepted by every RabbitMQ version (lists only from 3.9).
+    await this.request('PUT', `/api/users/${enc(username)}`, { password, tags: tags.join(',') });
+  }
+
+  async getUser(username: string): Promise<ManagementUser | undefined> {
+    const body = await this.getIfExists(`/api/users/${enc(username)}`);
+    return body === undefined ? undefined : toUser(body);
+  }
+
+  /** Deletes a user (and its permissions); false if it did not exist. */
+  async deleteUser(username: string): Promise<boolean> {
+    return this.deleteIfExists(`/api/users/${enc(username)}`);
+  }
+
+  async putPermissions(vhost: string, username: string, permissions: VhostPermissions): Promise<void> {
+    await this.request('PUT', `/api/permissions/${enc(vhost)}/${enc(username)}`, {
+      configure: permissions.configure,
+      write: permissions.write,
+      read: permissions.read,
+    });
+  }
+
+  async getPermissions(vhost: string, username: string): Promise<VhostPermissions | undefined> {
+    const body = await this.getIfExists(`/api/permissions/${enc(vhost)}/${enc(username)}`) as VhostPermissions | undefined;
+    return body === undefined ? undefined : { configure: body.configure, write: body.write, read: body.read };
+  }
+
+  /** Every vhost on which the user has permissions. */
+  async listUserPermissions(username: string): Promise<Array<VhostPermissions & { vhost: string }>> {
+    const body = await this.request('GET', `/api/users/${enc(username)}/permissions`) as Array<VhostPermissions & { vhost: string }>;
+    return body.map((p) => ({ vhost: p.vhost, configure: p.configure, write: p.write, read: p.read }));
+  }
+
+  /** Every user with permissions on the vhost. */
+  async listVhostPermissions(vhost: string): Promise<Array<VhostPermissions & { user: string }>> {
+    const body = await this.request('GET', `/api/vhosts/${enc(vhost)}/permissions`) as Array<VhostPermissions & { user: string }>;
+    return body.map((p) => ({ user: p.user, configure: p.configure, write: p.write, read: p.read }));
+  }
+
+  async deletePermissions(vhost: string, username: string): Promise<boolean> {
+    return this.deleteIfExists(`/api/permissions/${enc(vhost)}/${enc(username)}`);
+  }
+
+  private async getIfExists(path: string): Promise<unknown> {
+    try {
+      return await this.request('GET', path);
+    } catch (e) {
+      if (e instanceof ManagementApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  private async deleteIfExists(path: string): Promise<boolean> {
+    try {
+      await this.request('DELETE', path);
+      return true;
+    } catch (e) {
+      if (e instanceof ManagementApiError && e.status === 404) return false;
+      throw e;
+    }
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    const url = this.baseUrl + path;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          'authorization': this.authorization,
+          'content-type': 'application/json',
+          'accept': 'application/json',
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
+    } catch (e) {
+      throw new Error(`RabbitMQ management API at ${this.baseUrl} is unreachable (${method} ${path}): ${describeNetworkError(e, this.requestTimeoutMs)}. `
+        + 'Check that the broker is running, that the URL and port are right, and that the security groups let this function reach the broker\'s management port.');
+    }
+    const text = await response.text();
+    if (response.status === 401) {
+      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl} refused the credentials of user "${this.username}" (HTTP 401). `
+        + 'Check the admin credentials secret: its username and password must be those of a broker user with the administrator tag.', 401);
+    }
+    if (response.status === 403) {
+      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl}: user "${this.username}" is not allowed to ${method} ${path} (HTTP 403); it needs the administrator tag.`, 403);
+    }
+    if (response.status < 200 || response.status >= 300) {
+      throw new ManagementApiError(`RabbitMQ management API ${method} ${path} failed with HTTP ${response.status}: ${reasonOf(text)}`, response.status);
+    }
+    if (text.length === 0) return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+}
+
+function enc(name: string): string {
+  return encodeURIComponent(name);
+}
+
+function toUser(body: unknown): ManagementUser {
+  const raw = body as { name: string; tags: string | string[] };
+  const tags = Array.isArray(raw.tags) ? raw.tags : raw.tags.split(',');
+  return { name: raw.name, tags: tags.map((t) => t.trim()).filter((t) => t.length > 0) };
+}
+
+function reasonOf(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: string; reason?: unknown };
+    if (parsed.reason !== undefined) {
+      return `${parsed.error ?? 'error'}: ${typeof parsed.reason === 'string' ? parsed.reason : JSON.stringify(parsed.reason)}`;
+    }
+  } catch {
+    // not JSON: fall through and show the raw text
+  }
+  return text.slice(0, 500) || '(empty body)';
+}
+
+function describeNetworkError(e: unknown, timeoutMs: number): string {
+  const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+    return `no answer within ${timeoutMs} ms (timeout)`;
+  }
+  const code = err?.cause?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host name not resolved (${code})`;
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `connection timed out (${code})`;
+  return [err?.message, err?.cause?.message, code].filter(Boolean).join(': ') || String(e);
+}

@@ -1,0 +1,202 @@
+import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { testBroker } from './test-broker';
+import { CeleryBrokerAccess, CeleryBrokerAccessProps } from '../../src/access';
+
+interface Fixture {
+  readonly app: App;
+  readonly stack: Stack;
+  readonly vpc: ec2.Vpc;
+  readonly access: CeleryBrokerAccess;
+}
+
+function build(props: Partial<CeleryBrokerAccessProps> = {}, nag = false): Fixture {
+  const app = new App();
+  const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  if (nag) Aspects.of(app).add(new AwsSolutionsChecks());
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const broker = testBroker(stack, 'Broker', vpc);
+  const access = new CeleryBrokerAccess(stack, 'Access', { broker, vpc, ...props });
+  return { app, stack, vpc, access };
+}
+
+function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+describe('CeleryBrokerAccess template', () => {
+  const { stack, access } = build();
+  const template = Template.fromStack(stack);
+  const fnSgId = logicalIdOf(stack, access.node.findChild('SecurityGroup') as never);
+  const brokerSgId = logicalIdOf(stack, stack.node.findChild('Broker').node.findChild('SecurityGroup') as never);
+  const userSecretId = logicalIdOf(stack, access.secret as never);
+  const adminSecretId = logicalIdOf(stack, stack.node.findChild('Broker').node.findChild('Admin') as never);
+
+  test('the custom resource gets the broker URL, both secrets, names and permissions, and no secret value', () => {
+    template.hasResourceProperties('Custom::CeleryBrokerUser', {
+      ManagementUrl: 'https://b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9.mq.eu-west-1.amazonaws.com:443',
+      AdminSecretArn: { Ref: adminSecretId },
+      UserSecretArn: { Ref: userSecretId },
+      Vhost: 'celery',
+      Username: 'celery',
+      Configure: access.permissions.configure,
+      Write: access.permissions.write,
+      Read: access.permissions.read,
+      RemoveVhostOnDelete: 'false',
+      RequestTimeoutMs: '10000',
+    });
+    const resources = template.findResources('Custom::CeleryBrokerUser');
+    expect(JSON.stringify(resources)).not.toMatch(/password/i);
+  });
+
+  test('the user secret is generated with the admin password rules, holding username and vhost', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: {
+        SecretStringTemplate: '{"username":"celery","vhost":"celery"}',
+        GenerateStringKey: 'password',
+        PasswordLength: 32,
+        ExcludeCharacters: Match.stringLikeRegexp('^(?=.*,)(?=.*:)(?=.*=)'),
+      },
+    });
+  });
+
+  test('the function runs in the VPC private subnets with its own security group', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Timeout: 120,
+      VpcConfig: {
+        SecurityGroupIds: [{ 'Fn::GetAtt': [fnSgId, 'GroupId'] }],
+        SubnetIds: [{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet1') }, { Ref: Match.stringLikeRegexp('VpcPrivateSubnet2') }],
+      },
+    });
+  });
+
+  test('function egress: exactly 443 to AWS APIs and the management port to the broker', () => {
+    const sg = template.findResources('AWS::EC2::SecurityGroup')[fnSgId];
+    expect(sg.Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', Description: expect.any(String), FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
+    ]);
+    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+    const egress = template.findResources('AWS::EC2::SecurityGroupEgress', {
+      Properties: { GroupId: { 'Fn::GetAtt': [fnSgId, 'GroupId'] } },
+    });
+    expect(Object.values(egress).map((r) => r.Properties)).toEqual([{
+      GroupId: { 'Fn::GetAtt': [fnSgId, 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [brokerSgId, 'GroupId'] },
+      Description: expect.any(String),
+    }]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [brokerSgId, 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [fnSgId, 'GroupId'] },
+      FromPort: 443,
+      ToPort: 443,
+    });
+  });
+
+  test('the custom resource waits for the broker security group rules', () => {
+    const [cr] = Object.values(template.findResources('Custom::CeleryBrokerUser'));
+    expect(cr.DependsOn).toEqual(expect.arrayContaining([brokerSgId]));
+    const ingressIds = Object.keys(template.findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { GroupId: { 'Fn::GetAtt': [brokerSgId, 'GroupId'] } },
+    }));
+    expect(ingressIds.length).toBe(1);
+    expect(cr.DependsOn).toEqual(expect.arrayContaining(ingressIds));
+  });
+
+  test('the function may read exactly the two secrets and nothing else', () => {
+    const fnRoleId = logicalIdOf(stack, access.node.findChild('Function').node.findChild('ServiceRole') as never);
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: fnRoleId }] } });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toEqual([
+      { Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: { Ref: adminSecretId } },
+      { Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: { Ref: userSecretId } },
+    ]);
+  });
+
+  test('grantReadCredentials grants the application secret', () => {
+    const fresh = build();
+    const role = new iam.Role(fresh.stack, 'WorkerRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    fresh.access.grantReadCredentials(role);
+    Template.fromStack(fresh.stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: fresh.stack.getLogicalId(role.node.defaultChild as never) }],
+      PolicyDocument: { Statement: [Match.objectLike({ Resource: { Ref: logicalIdOf(fresh.stack, fresh.access.secret as never) } })] },
+    });
+  });
+
+  test('snapshot (asset hashes scrubbed)', () => {
+    const json = JSON.stringify(Template.fromStack(build().stack).toJSON())
+      .replace(/[0-9a-f]{64}\.zip/g, 'ASSET.zip');
+    expect(JSON.parse(json)).toMatchSnapshot();
+  });
+});
+
+describe('CeleryBrokerAccess options', () => {
+  test('custom vhost, user, queues, removeVhostOnDelete (with a warning)', () => {
+    const { stack, access } = build({ vhost: 'jobs', username: 'worker-app', taskQueues: ['high', 'low'], removeVhostOnDelete: true, requestTimeout: Duration.seconds(5) });
+    Template.fromStack(stack).hasResourceProperties('Custom::CeleryBrokerUser', {
+      Vhost: 'jobs',
+      Username: 'worker-app',
+      RemoveVhostOnDelete: 'true',
+      RequestTimeoutMs: '5000',
+      Configure: Match.stringLikeRegexp('high\\|low'),
+    });
+    expect(access.vhost).toBe('jobs');
+    expect(access.username).toBe('worker-app');
+    Annotations.fromStack(stack).hasWarning('/Stack/Access', Match.stringLikeRegexp('removeVhostOnDelete is on: .*"jobs"'));
+  });
+
+  test('explicit admin credentials replace the broker\'s', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+    const broker = testBroker(stack, 'Broker', vpc, { withCredentials: false });
+    const admin = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mq-admin-AbCdEf');
+    new CeleryBrokerAccess(stack, 'Access', { broker, vpc, adminCredentials: admin });
+    Template.fromStack(stack).hasResourceProperties('Custom::CeleryBrokerUser', { AdminSecretArn: admin.secretArn });
+  });
+
+  test('cdk-nag AwsSolutions: no unacknowledged findings', () => {
+    const { app, stack } = build({}, true);
+    app.synth();
+    const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    // Findings on the test VPC and the stand-in broker are not this construct's.
+    // The checks ran: the bare test VPC has findings of its own (no flow logs).
+    expect(errors.length + warnings.length).toBeGreaterThan(0);
+    const ours = [...errors, ...warnings].filter((m) => m.id.startsWith('/Stack/Access'));
+    expect(ours.map((m) => `${m.id}: ${m.entry.data}`)).toEqual([]);
+  });
+});
+
+describe('CeleryBrokerAccess invalid input', () => {
+  test.each([
+    [{ vhost: '' }, 'vhost: "" is not a vhost name this library accepts; use 1 to 64 letters, digits and . _ -'],
+    [{ vhost: '/' }, 'vhost: "/" is not a vhost name'],
+    [{ vhost: 'my vhost' }, 'vhost: "my vhost" is not a vhost name'],
+    [{ vhost: 'x'.repeat(65) }, `vhost: "${'x'.repeat(65)}" is not a vhost name`],
+    [{ username: 'bob@corp' }, 'username: "bob@corp" is not a user name this library accepts'],
+    [{ username: '' }, 'username: "" is not a user name'],
+    [{ username: '-celery' }, 'username: "-celery" is not a user name'],
+    [{ taskQueues: [] }, 'taskQueues: [] is not allowed'],
+    [{ taskQueues: ['high priority'] }, 'taskQueues: "high priority" is not a queue name this library accepts'],
+    [{ taskQueues: ['amq.gen-1'] }, 'taskQueues: "amq.gen-1" is not a queue name'],
+    [{ requestTimeout: Duration.millis(100) }, 'requestTimeout: 100 millis is not allowed; use 1 to 60 seconds'],
+  ] as Array<[Partial<CeleryBrokerAccessProps>, string]>)('%j', (props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  test('a broker without credentials and no adminCredentials', () => {
+    const stack = new Stack(new App(), 'Stack');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+    const broker = testBroker(stack, 'Broker', vpc, { withCredentials: false });
+    expect(() => new CeleryBrokerAccess(stack, 'Access', { broker, vpc }))
+      .toThrow('adminCredentials: not given and the broker has no credentials');
+  });
+});
