@@ -1,3 +1,4 @@
 export * from './broker';
 export * from './workers';
 export * from './monitoring';
+export * from './access';
