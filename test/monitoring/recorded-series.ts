@@ -30,23 +30,34 @@ export class WorkerTraffic {
 
 /** A deterministic pseudo-random generator, so that every run replays the same day. */
 export function jitter(seed: number): () => number {
-  let state = seed >>> 0;
+  // Park-Miller minimal standard generator: exact in double arithmetic, no bit operations.
+  let state = seed % 2147483647 || 1;
   return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
+    state = (state * 16807) % 2147483647;
+    return state / 2147483647;
   };
+}
+
+function seriesKey(namespace: string, metricName: string, dimensionValue: string): string {
+  return `${namespace}|${metricName}|${dimensionValue}`;
 }
 
 /** Series keyed by namespace, metric name and dimension values. */
 export class RecordedSeries {
   private readonly series = new Map<string, Value[]>();
 
-  constructor(public readonly minutes: number) {}
+  /** The source the evaluator reads. Metrics without a recorded series have no data. */
+  public readonly source: SeriesSource;
+
+  constructor(public readonly minutes: number) {
+    this.source = (metric: MetricIdentity) =>
+      this.series.get(seriesKey(metric.namespace, metric.metricName, Object.values(metric.dimensions).sort().join(',')));
+  }
 
   public set(namespace: string, metricName: string, dimensionValue: string, perMinute: (m: Minute) => Value): this {
     const values: Value[] = [];
     for (let m = 0; m < this.minutes; m++) values.push(perMinute(m));
-    this.series.set(RecordedSeries.key(namespace, metricName, dimensionValue), values);
+    this.series.set(seriesKey(namespace, metricName, dimensionValue), values);
     return this;
   }
 
@@ -55,15 +66,7 @@ export class RecordedSeries {
   }
 
   public get(namespace: string, metricName: string, dimensionValue: string): Value[] | undefined {
-    return this.series.get(RecordedSeries.key(namespace, metricName, dimensionValue));
-  }
-
-  /** The source the evaluator reads. Metrics without a recorded series have no data. */
-  public readonly source: SeriesSource = (metric: MetricIdentity) =>
-    this.series.get(RecordedSeries.key(metric.namespace, metric.metricName, Object.values(metric.dimensions).sort().join(',')));
-
-  private static key(namespace: string, metricName: string, dimensionValue: string): string {
-    return `${namespace}|${metricName}|${dimensionValue}`;
+    return this.series.get(seriesKey(namespace, metricName, dimensionValue));
   }
 }
 
