@@ -68,6 +68,7 @@ export async function handleBrokerUserEvent(event: BrokerUserEvent, deps: Broker
 
   const nameError = vhostNameError('vhost', props.Vhost) ?? usernameError('username', props.Username);
   if (nameError) throw new Error(nameError);
+  hostOf(props.ManagementUrl);
 
   const admin = await readCredentials(deps, props.AdminSecretArn, 'admin credentials secret');
   const user = await readCredentials(deps, props.UserSecretArn, 'application user secret');
@@ -179,11 +180,16 @@ async function readCredentials(deps: BrokerUserDependencies, arn: string, what: 
 }
 
 function hostOf(url: string): string {
+  let parsed: URL | undefined;
   try {
-    return new URL(url).host;
+    parsed = new URL(url);
   } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
     throw new Error(`ManagementUrl: ${JSON.stringify(url)} is not a URL; expected something like https://HOST:443.`);
   }
+  return parsed.host;
 }
 
 function isNotFound(e: unknown): boolean {
