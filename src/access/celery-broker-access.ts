@@ -70,6 +70,12 @@ export interface CeleryBrokerAccessProps {
   readonly enableRemoteControl?: boolean;
 
   /**
+   * Allow the `rpc://` result backend (UUID-named reply queues).
+   * @default false
+   */
+  readonly enableRpcResultBackend?: boolean;
+
+  /**
    * Timeout of each management API request made by the function.
    * @default Duration.seconds(10)
    */
@@ -118,6 +124,7 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     this.permissions = CeleryPermissions.forApplication({
       taskQueues: props.taskQueues,
       enableRemoteControl: props.enableRemoteControl,
+      enableRpcResultBackend: props.enableRpcResultBackend,
     });
     if (props.removeVhostOnDelete) {
       Annotations.of(this).addWarningV2('cdk-celery:removeVhostOnDelete',

@@ -20,6 +20,13 @@ export interface CeleryPermissionsOptions {
    * @default true
    */
   readonly enableRemoteControl?: boolean;
+
+  /**
+   * Allow the `rpc://` result backend: each client's reply queue, named by a UUID, to which
+   * workers publish results through the default exchange.
+   * @default false
+   */
+  readonly enableRpcResultBackend?: boolean;
 }
 
 /** Names of the resources Celery 5.x uses besides the task queues (defaults of `control_exchange` and `event_exchange`). */
@@ -35,6 +42,8 @@ const EVENT_QUEUE_PATTERN = 'celeryev\\..+';
  * defaults to quorum queues, where ETA/countdown tasks go through these.
  */
 const DELAYED_DELIVERY_PATTERNS = ['celery_delayed_[0-9]+', 'celery_delayed_delivery'];
+/** Reply queues of the `rpc://` result backend: the client's oid, a UUID. */
+const RPC_REPLY_QUEUE_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** Publishing straight to a queue goes through the default exchange; RabbitMQ checks it as `amq.default`. */
 const DEFAULT_EXCHANGE = 'amq\\.default';
 
@@ -69,6 +78,9 @@ export class CeleryPermissions {
     const resources = [...names, ...DELAYED_DELIVERY_PATTERNS];
     if (remoteControl) {
       resources.push(...PIDBOX_EXCHANGES.map(escapeRegex), escapeRegex(EVENT_EXCHANGE), PIDBOX_QUEUE_PATTERN, EVENT_QUEUE_PATTERN);
+    }
+    if (options.enableRpcResultBackend) {
+      resources.push(RPC_REPLY_QUEUE_PATTERN);
     }
     const unique = Array.from(new Set(resources));
     return new CeleryPermissions(

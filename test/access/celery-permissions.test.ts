@@ -51,6 +51,15 @@ describe('CeleryPermissions.forApplication', () => {
     expect(p.configure).toBe('^(high|low\\.io|celery_delayed_[0-9]+|celery_delayed_delivery)$');
   });
 
+  test('rpc result backend: UUID reply queues only when asked for', () => {
+    const uuid = '3f2c1b7e-8d1a-4c3e-9b1f-0a2b3c4d5e6f';
+    expect(allows(defaults.configure, uuid)).toBe(false);
+    const rpc = CeleryPermissions.forApplication({ enableRpcResultBackend: true });
+    expect(allows(rpc.configure, uuid)).toBe(true);
+    expect(allows(rpc.read, uuid)).toBe(true);
+    expect(allows(rpc.read, `${uuid}x`)).toBe(false);
+  });
+
   test.each([
     [{ taskQueues: [] }, 'taskQueues: [] is not allowed'],
     [{ taskQueues: ['a b'] }, 'taskQueues: "a b" is not a queue name this library accepts'],
