@@ -300,7 +300,8 @@ export function resolveAlarmThresholds(thresholds: CeleryAlarmThresholds = {}): 
     }
     if (typeof value === 'number' && Token.isUnresolved(value)) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || !rule.ok(value)) {
-      throw new Error(`thresholds.${name}: ${String(value)} is not allowed; use ${rule.allowed}`);
+      const shown = typeof value === 'number' ? String(value) : `${JSON.stringify(value)} (a ${typeof value})`;
+      throw new Error(`thresholds.${name}: ${shown} is not allowed; use ${rule.allowed}`);
     }
   }
   const d = AlarmThresholdDefaults;
