@@ -1,4 +1,4 @@
-import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Fn, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -273,6 +273,20 @@ describe('construction variants', () => {
     expect(names).toHaveLength(24);
     expect(new Set(names).size).toBe(names.length);
     expect(names.filter(n => n.startsWith('staging-broker-celery'))).toHaveLength(12);
+  });
+
+  test('a broker whose name is only known at deploy time (imported by token)', () => {
+    const stack = new Stack(new App(), 'S');
+    const broker = new FakeBroker(stack, 'Broker', Fn.importValue('shared-broker-name'));
+    new CeleryMonitoring(stack, 'M', { broker });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: { 'Fn::Join': ['', [{ 'Fn::ImportValue': 'shared-broker-name' }, '-celery-broker-ingress']] },
+      Dimensions: [{ Name: 'Broker', Value: { 'Fn::ImportValue': 'shared-broker-name' } }],
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: { 'Fn::Join': ['', [{ 'Fn::ImportValue': 'shared-broker-name' }, '-celery']] },
+    });
   });
 
   test('without a fleet: floors, a warning, and the page on ingress AND connections', () => {
