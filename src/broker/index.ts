@@ -1,1 +1,2 @@
 export * from './rabbitmq-broker-ref';
+export * from './configuration-applier';
