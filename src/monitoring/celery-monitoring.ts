@@ -353,11 +353,17 @@ export class CeleryMonitoring extends Construct {
     for (const fleet of props.fleets ?? []) {
       this.addFleet(fleet);
     }
-    if ((props.fleets ?? []).length === 0 && t.brokerIngressBytesPerMinute === undefined) {
-      Annotations.of(this).addWarningV2('cdk-celery:monitoringWithoutFleet',
-        'No worker fleet given: the broker ingress and storm thresholds fall back to their floors. '
-        + 'Pass the fleets (or addFleet) or set thresholds.brokerIngressBytesPerMinute and thresholds.maxConnections.');
-    }
+    // Checked at synth, so that fleets added with addFleet count.
+    this.node.addValidation({
+      validate: () => {
+        if (this.fleetAlarmList.length === 0 && t.brokerIngressBytesPerMinute === undefined) {
+          Annotations.of(this).addWarningV2('cdk-celery:monitoringWithoutFleet',
+            'No worker fleet given: the broker ingress and storm thresholds fall back to their floors. '
+            + 'Pass the fleets (or addFleet) or set thresholds.brokerIngressBytesPerMinute and thresholds.maxConnections.');
+        }
+        return [];
+      },
+    });
   }
 
   /** The alarms of each fleet, in the order the fleets were added. */

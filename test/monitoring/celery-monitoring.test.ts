@@ -301,6 +301,12 @@ describe('construction variants', () => {
     Annotations.fromStack(stack).hasWarning('/Prod/Monitoring', Match.stringLikeRegexp('No worker fleet given'));
   });
 
+  test('no fleet warning once a fleet is added later', () => {
+    const { stack, monitoring } = build({}, []);
+    monitoring.addFleet(new FakeFleet(stack, 'Late', 'late-asg', 3));
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('No worker fleet given'));
+  });
+
   test('no warning when the thresholds are explicit', () => {
     const { stack } = build({ thresholds: { brokerIngressBytesPerMinute: 50_000_000, maxConnections: 40 } }, []);
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('No worker fleet given'));
