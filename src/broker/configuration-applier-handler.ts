@@ -214,8 +214,14 @@ async function rebootBroker(brokerId: string, deps: ConfigurationApplierDependen
     () => deps.client.send(new RebootBrokerCommand({ BrokerId: brokerId })), deps);
   const attempts = deps.rebootConfirmAttempts ?? DEFAULT_REBOOT_CONFIRM_ATTEMPTS;
   for (let i = 0; i < attempts; i++) {
-    const status = await describe(brokerId, deps);
-    if (status.state !== RUNNING || !status.configurationPending) return true;
+    try {
+      // One call per check, no backoff: the reboot is already requested, so a throttled check only
+      // delays the confirmation, and the whole loop must fit the Lambda timeout.
+      const status = analyzeBroker(await deps.client.send(new DescribeBrokerCommand({ BrokerId: brokerId })));
+      if (status.state !== RUNNING || !status.configurationPending) return true;
+    } catch (err) {
+      if (!isThrottlingError(err)) throw err;
+    }
     await deps.sleep(deps.rebootConfirmDelayMs ?? DEFAULT_REBOOT_CONFIRM_DELAY_MS);
   }
   console.warn(`Broker ${brokerId} still RUNNING with the configuration pending ${attempts} checks after RebootBroker`);

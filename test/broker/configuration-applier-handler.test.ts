@@ -183,6 +183,15 @@ describe('Update', () => {
     expect(sleeps).toEqual([2_000]);
   });
 
+  test('throttled reboot confirmations do not fail an operation whose reboot was already requested', async () => {
+    mq.on(DescribeBrokerCommand).resolvesOnce(broker('RUNNING', 2, 3)).rejects(throttle());
+    mq.on(RebootBrokerCommand).resolves({});
+    const response = await onEvent(event('Update'), deps);
+    expect(response.Data).toMatchObject({ Rebooted: 'true', RebootDeferred: 'false' });
+    expect(mq).toHaveReceivedCommandTimes(DescribeBrokerCommand, 1 + 3); // decision + 3 confirmation checks
+    expect(sleeps).toEqual([2_000, 2_000, 2_000]);
+  });
+
   test('after its reboot, a broker still RUNNING with the change pending is waited for, never rebooted twice', async () => {
     mq.on(DescribeBrokerCommand).resolves(broker('RUNNING', 2, 3));
     mq.on(RebootBrokerCommand).resolves({});
