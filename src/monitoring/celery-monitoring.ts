@@ -180,8 +180,10 @@ export class CeleryMonitoring extends Construct {
       datapointsToAlarm: 1,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       description: Lazy.string({
-        produce: () => `Broker ${broker.brokerName} received more than ${brokerIngressThreshold(t, this.maxWorkers())} bytes in one minute, `
-          + `more than ${this.maxWorkers()} workers explain. Signature of a mingle storm: workers joining with mingle on pull the revoked set of every other worker `
+        produce: () => `Broker ${broker.brokerName} received more than ${brokerIngressThreshold(t, this.maxWorkers())} bytes in one minute `
+          + (t.brokerIngressBytesPerMinute !== undefined ? '(thresholds.brokerIngressBytesPerMinute). '
+            : `(${this.maxWorkers()} workers x ${t.ingressBytesPerWorkerPerMinute} bytes, at least ${t.brokerIngressFloorBytesPerMinute}). `)
+          + 'Signature of a mingle storm: workers joining with mingle on pull the revoked set of every other worker '
           + '(4.9 MB each at the 50,000-id cap). Runbook: check the fleets\' NetworkOut alarms for the source; make sure workers run with '
           + '--without-mingle --without-gossip --without-heartbeat; stop synchronised restarts. Missing data counts as breaching (broker not reporting).',
       }),
@@ -266,8 +268,9 @@ export class CeleryMonitoring extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       description: Lazy.string({
-        produce: () => `Broker ${broker.brokerName} holds more than ${connectionStormThreshold(t, this.maxWorkers())} connections (2 of 3 minutes), `
-          + `more than ${this.maxWorkers()} workers x ${t.connectionsPerWorker} + ${t.nonWorkerConnections} other clients explain. `
+        produce: () => `Broker ${broker.brokerName} holds more than ${connectionStormThreshold(t, this.maxWorkers())} connections (2 of 3 minutes`
+          + (t.maxConnections !== undefined ? ', thresholds.maxConnections). '
+            : `; ${this.maxWorkers()} workers x ${t.connectionsPerWorker} + ${t.nonWorkerConnections} other clients). `)
           + 'Runbook: a crash loop reconnecting, or clients leaking connections; check the worker restart alarms. '
           + 'Missing data counts as breaching (broker not reporting).',
       }),
@@ -282,8 +285,9 @@ export class CeleryMonitoring extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       description: Lazy.string({
-        produce: () => `Broker ${broker.brokerName} holds more than ${channelStormThreshold(t, this.maxWorkers())} channels (2 of 3 minutes), `
-          + `more than ${this.maxWorkers()} workers x ${t.channelsPerWorker} + ${t.nonWorkerChannels} other channels explain. `
+        produce: () => `Broker ${broker.brokerName} holds more than ${channelStormThreshold(t, this.maxWorkers())} channels (2 of 3 minutes`
+          + (t.maxChannels !== undefined ? ', thresholds.maxChannels). '
+            : `; ${this.maxWorkers()} workers x ${t.channelsPerWorker} + ${t.nonWorkerChannels} other channels). `)
           + 'Runbook: look for a client opening a channel per publish, or a reconnect loop. Missing data counts as breaching (broker not reporting).',
       }),
     });

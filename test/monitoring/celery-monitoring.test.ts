@@ -41,7 +41,7 @@ describe('alarms (one fleet of 30, default thresholds)', () => {
   test('broker ingress: NetworkIn Sum per minute above 30 workers x 4.9 MB, missing = breaching', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-broker-ingress`,
-      AlarmDescription: Match.stringLikeRegexp('more than 147000000 bytes in one minute.*Runbook'),
+      AlarmDescription: Match.stringLikeRegexp('more than 147000000 bytes in one minute \\(30 workers x 4900000 bytes, at least 98000000\\).*Runbook'),
       Namespace: 'AWS/AmazonMQ',
       MetricName: 'NetworkIn',
       Dimensions: brokerDimension,
