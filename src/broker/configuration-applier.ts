@@ -1,4 +1,4 @@
-import { CfnResource, CustomResource, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, CfnResource, CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -37,6 +37,7 @@ export interface ConfigurationApplierProps {
    * Past it the deployment fails with a message naming the broker, its state and what to do.
    * Between 1 and 55 minutes: CloudFormation waits at most one hour for a custom resource, and the
    * provider's own timeout is set 5 minutes later so that this clear error is the one reported.
+   * Under 10 minutes a warning is added: a cluster reboot can take longer.
    *
    * @default Duration.minutes(45) - a single-instance RabbitMQ broker usually reboots in a few
    * minutes; a three-node cluster restarts its nodes one after the other and takes longer.
@@ -89,6 +90,11 @@ export class ConfigurationApplier extends Construct {
 
     const waitTimeout = props.waitTimeout ?? ConfigurationApplier.DEFAULT_WAIT_TIMEOUT;
     validateWaitTimeout(waitTimeout);
+    if (!waitTimeout.isUnresolved() && waitTimeout.toSeconds() < SHORT_WAIT_TIMEOUT.toSeconds()) {
+      Annotations.of(this).addWarningV2('cdk-celery:configurationApplierShortWaitTimeout',
+        `waitTimeout ${waitTimeout.toHumanString()} is shorter than ${SHORT_WAIT_TIMEOUT.toHumanString()}: a three-node cluster restarts its nodes one after the other, `
+        + 'and a timeout fails the deployment, whose rollback reboots the broker again to restore the previous revision.');
+    }
 
     const handlerTimeout = Duration.minutes(2); // throttling backoff + reboot confirmation, with margin
     const onEventHandler = new ConfigurationApplierOnEventFunction(this, 'OnEventHandler', {
@@ -135,6 +141,7 @@ export class ConfigurationApplier extends Construct {
 const MAX_WAIT_TIMEOUT = Duration.minutes(55);
 const MIN_WAIT_TIMEOUT = Duration.minutes(1);
 const PROVIDER_TIMEOUT_MARGIN = Duration.minutes(5);
+const SHORT_WAIT_TIMEOUT = Duration.minutes(10);
 
 function validateWaitTimeout(waitTimeout: Duration): void {
   if (waitTimeout.isUnresolved()) return;

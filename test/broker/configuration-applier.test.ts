@@ -115,6 +115,13 @@ describe('ConfigurationApplier template', () => {
     );
   });
 
+  test('a waitTimeout under 10 minutes is allowed with a warning; the default is not warned about', () => {
+    const short = build({ waitTimeout: Duration.minutes(5) });
+    Annotations.fromStack(short.stack).hasWarning('/TestStack/ConfigurationApplier',
+      Match.stringLikeRegexp('waitTimeout 5 minutes is shorter than 10 minutes: a three-node cluster'));
+    Annotations.fromStack(build().stack).hasNoWarning('*', Match.stringLikeRegexp('waitTimeout'));
+  });
+
   test('exposes the Rebooted attribute', () => {
     const { applier, stack } = build();
     expect(stack.resolve(applier.rebooted)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(applier.resource.node.defaultChild as any), 'Rebooted'] });
