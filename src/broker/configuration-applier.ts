@@ -144,7 +144,10 @@ const PROVIDER_TIMEOUT_MARGIN = Duration.minutes(5);
 const SHORT_WAIT_TIMEOUT = Duration.minutes(10);
 
 function validateWaitTimeout(waitTimeout: Duration): void {
-  if (waitTimeout.isUnresolved()) return;
+  if (waitTimeout.isUnresolved()) {
+    // The Provider's state machine needs a number of polls at synth time.
+    throw new Error('waitTimeout: a token is not allowed; use a concrete Duration between 1 minute and 55 minutes');
+  }
   const seconds = waitTimeout.toSeconds();
   if (seconds < MIN_WAIT_TIMEOUT.toSeconds() || seconds > MAX_WAIT_TIMEOUT.toSeconds()) {
     throw new Error(

@@ -1,4 +1,4 @@
-import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Duration, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -112,6 +112,12 @@ describe('ConfigurationApplier template', () => {
   ])('waitTimeout of %s is rejected at synth with the allowed range', (shown, waitTimeout) => {
     expect(() => build({ waitTimeout })).toThrow(
       `waitTimeout: ${shown} is not allowed; use between 1 minute and 55 minutes (CloudFormation waits at most 1 hour`,
+    );
+  });
+
+  test('an unresolved waitTimeout is rejected with a clear message (the provider needs a concrete poll count)', () => {
+    expect(() => build({ waitTimeout: Duration.minutes(Token.asNumber({ Ref: 'Minutes' })) })).toThrow(
+      'waitTimeout: a token is not allowed; use a concrete Duration between 1 minute and 55 minutes',
     );
   });
 
