@@ -1,0 +1,237 @@
+import { Duration } from 'aws-cdk-lib';
+import { renderBrokerEnvScript } from './broker-url';
+import { CeleryWorkerCommandOptions, renderCeleryWorkerCommand } from './celery-worker-command';
+import { renderDrainScript } from './drain-script';
+import {
+  BROKER_ENV_FILE, BROKER_ENV_SCRIPT, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_TIMER,
+  PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
+} from './instance-layout';
+import { PeriodicRestartOptions, renderPeriodicRestartTimerUnit } from './periodic-restart';
+import { renderPrestartScript } from './restart-counter';
+import { shellQuote } from './shell-quote';
+import { renderUnhealthyScript } from './unhealthy-script';
+import {
+  renderDrainServiceUnit, renderPeriodicRestartServiceUnit, renderUnhealthyServiceUnit, renderWorkerServiceUnit, workerStopTimeout,
+} from './worker-unit';
+
+/** How long the boot script waits for the worker to answer before it signals failure. */
+export const DEFAULT_READINESS_TIMEOUT = Duration.minutes(5);
+
+/** Where the boot script gets the application from. */
+export interface BootCodeSource {
+  /** S3 bucket of the zip archive. */
+  readonly bucketName: string;
+  /** Key of the zip archive. */
+  readonly objectKey: string;
+}
+
+/** The CloudFormation resource the boot script signals once the worker is ready. */
+export interface BootSignalTarget {
+  /** Stack name. */
+  readonly stackName: string;
+  /** Logical id of the Auto Scaling group. */
+  readonly logicalId: string;
+}
+
+/** Options of the boot script (the launch template's user data). */
+export interface BootScriptOptions {
+  /** The worker command options; `celeryExecutable` must be an absolute path. */
+  readonly worker: CeleryWorkerCommandOptions;
+  /** Unprivileged user the worker runs as (created if missing). */
+  readonly user: string;
+  /** Working directory of the worker; the application is unpacked here when `code` is set. */
+  readonly workingDirectory: string;
+  /** Zip archive to unpack into `workingDirectory`; none when the image has the code. */
+  readonly code?: BootCodeSource;
+  /** Create this virtual environment and install `requirements.txt` into it. */
+  readonly virtualEnvDirectory?: string;
+  /** Broker host (no scheme). */
+  readonly brokerHost: string;
+  /** Broker AMQPS port. */
+  readonly brokerPort: string;
+  /** ARN or name of the credentials secret. */
+  readonly credentialsSecretId: string;
+  /** Name of the termination lifecycle hook the drain service completes. */
+  readonly lifecycleHookName: string;
+  /** Send cfn-signal to this resource; no signal when unset. */
+  readonly signal?: BootSignalTarget;
+  /** How long to wait for the worker to be ready. */
+  readonly readinessTimeout?: Duration;
+  /** `TimeoutStopSec` of the worker. */
+  readonly stopTimeout?: Duration;
+  /** Longest random sleep before a crash restart. */
+  readonly restartJitter?: Duration;
+  /** `RestartSec` of the worker. */
+  readonly restartDelay?: Duration;
+  /** `StartLimitBurst` of the worker. */
+  readonly startLimitBurst?: number;
+  /** `StartLimitIntervalSec` of the worker. */
+  readonly startLimitInterval?: Duration;
+  /** Mark the instance Unhealthy when the worker crash-loops. */
+  readonly markUnhealthyOnCrashLoop?: boolean;
+  /** Planned restarts; none when unset. */
+  readonly periodicRestart?: PeriodicRestartOptions;
+  /** Paths on the instance. */
+  readonly layout?: WorkerInstanceLayout;
+}
+
+const EOF_MARK = 'CDK_CELERY_EOF';
+
+/**
+ * Render a bash expression that evaluates to the worker's node name on the instance, expanding
+ * Celery's `%h` (host name), `%n` (short name) and `%d` (domain) from `$h`, which the boot
+ * script sets to `$(hostname)`, as Celery does with `socket.gethostname()`.
+ */
+export function renderNodeNameExpression(hostnameTemplate: string): string {
+  const parts = hostnameTemplate.split(/(%[hnd%])/).filter((p) => p !== '');
+  return parts.map((part) => {
+    switch (part) {
+      case '%h': return '"${h}"';
+      case '%n': return '"${h%%.*}"';
+      case '%d': return '"${h#*.}"';
+      case '%%': return '%';
+      default: return shellQuote(part);
+    }
+  }).join('');
+}
+
+function writeFile(path: string, mode: string, content: string): string {
+  if (content.split('\n').includes(EOF_MARK)) {
+    throw new Error(`internal: ${path} contains the heredoc delimiter ${EOF_MARK}`);
+  }
+  return `install -m ${mode} /dev/null ${path}\ncat > ${path} <<'${EOF_MARK}'\n${content.replace(/\n$/, '')}\n${EOF_MARK}\n`;
+}
+
+/**
+ * The user data of a worker instance: installs the application, the broker env file, the helper
+ * scripts and the units; starts the drain service and the worker; waits until the worker answers
+ * (`celery inspect ping -d NODE`, or its "ready." log line when remote control is off) and only
+ * then sends cfn-signal 0. Any failure, or no answer within the readiness timeout, signals 1.
+ */
+export function renderBootScript(options: BootScriptOptions): string {
+  const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  const command = renderCeleryWorkerCommand(options.worker);
+  const celery = command.argv[0];
+  if (!celery.startsWith('/')) {
+    throw new Error(`celeryExecutable: ${JSON.stringify(celery)} must be an absolute path (systemd runs it without a shell).`);
+  }
+  const stopTimeout = options.stopTimeout ?? workerStopTimeout(options.worker.timeLimit);
+  const readinessTries = Math.max(1, Math.ceil((options.readinessTimeout ?? DEFAULT_READINESS_TIMEOUT).toSeconds() / 5));
+  const wd = options.workingDirectory;
+  const lib = (name: string) => layoutPath(layout.libexecDir, name);
+  const unit = (name: string) => layoutPath(layout.unitDir, name);
+  const instanceEnv = layoutPath(layout.configDir, INSTANCE_ENV_FILE);
+  const user = shellQuote(options.user);
+  const out: string[] = [];
+
+  out.push(`#!/bin/bash
+# cdk-celery worker instance boot script (rendered by CeleryWorkerFleet)
+set -euo pipefail
+imds() {
+  local token
+  token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' ${layout.imdsUrl}/latest/api/token)
+  curl -sf -H "X-aws-ec2-metadata-token: \${token}" "${layout.imdsUrl}/latest/meta-data/$1"
+}
+region=$(imds placement/region)
+instance_id=$(imds instance-id)
+asg_name=$(imds tags/instance/aws:autoscaling:groupName)
+`);
+  if (options.signal) {
+    out.push(`command -v /opt/aws/bin/cfn-signal >/dev/null || dnf install -y -q aws-cfn-bootstrap
+signal() {
+  /opt/aws/bin/cfn-signal -e "$1" --stack ${shellQuote(options.signal.stackName)} --resource ${shellQuote(options.signal.logicalId)} --region "\${region}" || true
+}
+trap '[ "$?" -eq 0 ] || signal 1' EXIT
+`);
+  } else {
+    out.push('signal() { echo "cdk-celery: boot result $1"; }\n');
+  }
+  out.push(`install -d -m 0755 ${layout.libexecDir} ${layout.stateDir}
+install -d -m 0700 ${layout.configDir}
+{
+  printf 'export %s=%q\\n' AWS_DEFAULT_REGION "\${region}" INSTANCE_ID "\${instance_id}" ASG_NAME "\${asg_name}"
+  printf 'export %s=%q\\n' BROKER_SECRET_ID ${shellQuote(options.credentialsSecretId)} BROKER_HOST ${shellQuote(options.brokerHost)}
+  printf 'export %s=%q\\n' BROKER_PORT ${shellQuote(options.brokerPort)} LIFECYCLE_HOOK_NAME ${shellQuote(options.lifecycleHookName)}
+} > ${instanceEnv}
+id -u ${user} >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin ${user}
+`);
+  if (options.code) {
+    out.push(`aws s3 cp --only-show-errors ${shellQuote(`s3://${options.code.bucketName}/${options.code.objectKey}`)} /tmp/cdk-celery-app.zip
+rm -rf ${shellQuote(wd)}
+install -d -m 0755 ${shellQuote(wd)}
+python3 -m zipfile -e /tmp/cdk-celery-app.zip ${shellQuote(wd)}
+rm -f /tmp/cdk-celery-app.zip
+`);
+  }
+  if (options.virtualEnvDirectory) {
+    const venv = shellQuote(options.virtualEnvDirectory);
+    out.push(`python3 -m venv ${venv}
+if [ -f ${shellQuote(`${wd}/requirements.txt`)} ]; then
+  ${shellQuote(`${options.virtualEnvDirectory}/bin/pip`)} install -q --no-cache-dir -r ${shellQuote(`${wd}/requirements.txt`)}
+fi
+`);
+  }
+  if (options.code || options.virtualEnvDirectory) {
+    out.push(`chmod -R a+rX ${shellQuote(wd)}\n`);
+  }
+
+  out.push(writeFile(lib(BROKER_ENV_SCRIPT), '0755', renderBrokerEnvScript({ layout })));
+  out.push(writeFile(lib(PRESTART_SCRIPT), '0755', renderPrestartScript({ layout, restartJitter: options.restartJitter })));
+  out.push(writeFile(lib(DRAIN_SCRIPT), '0755', renderDrainScript({ layout })));
+  out.push(writeFile(lib(UNHEALTHY_SCRIPT), '0755', renderUnhealthyScript({ layout })));
+  out.push(writeFile(unit(WORKER_UNIT), '0644', renderWorkerServiceUnit({
+    command,
+    user: options.user,
+    workingDirectory: wd,
+    stopTimeout,
+    restartJitter: options.restartJitter,
+    restartDelay: options.restartDelay,
+    startLimitBurst: options.startLimitBurst,
+    startLimitInterval: options.startLimitInterval,
+    markUnhealthyOnCrashLoop: options.markUnhealthyOnCrashLoop,
+    layout,
+  })));
+  out.push(writeFile(unit(DRAIN_UNIT), '0644', renderDrainServiceUnit({ layout })));
+  out.push(writeFile(unit(UNHEALTHY_UNIT), '0644', renderUnhealthyServiceUnit({ layout })));
+  const units = [DRAIN_UNIT, WORKER_UNIT];
+  if (options.periodicRestart) {
+    out.push(writeFile(unit(PERIODIC_RESTART_UNIT), '0644', renderPeriodicRestartServiceUnit({ layout })));
+    out.push(writeFile(unit(PERIODIC_RESTART_TIMER), '0644', renderPeriodicRestartTimerUnit(options.periodicRestart)));
+    units.push(PERIODIC_RESTART_TIMER);
+  }
+
+  const remoteControl = options.worker.enableRemoteControl ?? true;
+  const ready = remoteControl
+    ? `(
+    set -a
+    # shellcheck source=/dev/null
+    . ${layoutPath(layout.configDir, BROKER_ENV_FILE)}
+    set +a
+    cd ${shellQuote(wd)}
+    runuser -u ${user} -m -- ${shellQuote(celery)} -A ${shellQuote(options.worker.app)} inspect ping -d "\${node}" --timeout 5 >/dev/null 2>&1
+  )`
+    : `journalctl -b -u ${WORKER_UNIT} -o cat | grep -q ' ready\\.$'`;
+  out.push(`${lib(BROKER_ENV_SCRIPT)}
+${layout.systemctl} daemon-reload
+${layout.systemctl} enable --now ${units.join(' ')}
+h=$(hostname)
+node=${renderNodeNameExpression(options.worker.hostname ?? 'celery@%h')}
+worker_ready() {
+  ${layout.systemctl} is-active --quiet ${WORKER_UNIT} || return 1
+  ${ready}
+}
+echo "cdk-celery: waiting for \${node}"
+for _ in $(seq ${readinessTries}); do
+  if worker_ready; then
+    echo "cdk-celery: \${node} is ready"
+    signal 0
+    trap - EXIT
+    exit 0
+  fi
+  sleep 5
+done
+echo "cdk-celery: \${node} did not become ready" >&2
+exit 1
+`);
+  return out.join('');
+}

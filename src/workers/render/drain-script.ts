@@ -1,0 +1,54 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PERIODIC_RESTART_TIMER, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
+} from './instance-layout';
+
+/** How often the drain service reads the instance's target lifecycle state. */
+export const DEFAULT_DRAIN_POLL_INTERVAL = Duration.seconds(5);
+
+/** Options of the drain script. */
+export interface DrainScriptOptions {
+  /** How often to read `autoscaling/target-lifecycle-state`. */
+  readonly pollInterval?: Duration;
+  /** Paths on the instance. */
+  readonly layout?: WorkerInstanceLayout;
+}
+
+/**
+ * The drain service's script: polls IMDSv2 `autoscaling/target-lifecycle-state`; on `Terminated`
+ * (the instance is in `Terminating:Wait`) stops the periodic-restart timer, stops the worker warm
+ * (`systemctl stop` returns once running tasks finished or `TimeoutStopSec` passed), then completes
+ * the termination lifecycle action. `ASG_NAME`, `INSTANCE_ID` and `LIFECYCLE_HOOK_NAME` come from
+ * the instance env file the boot script writes.
+ */
+export function renderDrainScript(options: DrainScriptOptions = {}): string {
+  const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  const poll = (options.pollInterval ?? DEFAULT_DRAIN_POLL_INTERVAL).toSeconds();
+  return `#!/bin/bash
+# cdk-celery: drain the Celery worker when Auto Scaling terminates this instance.
+set -uo pipefail
+# shellcheck source=/dev/null
+. ${layoutPath(layout.configDir, INSTANCE_ENV_FILE)}
+imds() {
+  local token
+  token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' ${layout.imdsUrl}/latest/api/token) || return 1
+  curl -sf -H "X-aws-ec2-metadata-token: \${token}" "${layout.imdsUrl}/latest/meta-data/$1"
+}
+until [ "$(imds autoscaling/target-lifecycle-state)" = Terminated ]; do
+  sleep ${poll}
+done
+echo "cdk-celery: scale-in: stopping the worker warm; running tasks finish first"
+${layout.systemctl} stop ${PERIODIC_RESTART_TIMER} 2>/dev/null || true
+${layout.systemctl} stop ${WORKER_UNIT}
+for attempt in 1 2 3 4 5; do
+  if aws autoscaling complete-lifecycle-action --auto-scaling-group-name "\${ASG_NAME}" \\
+    --lifecycle-hook-name "\${LIFECYCLE_HOOK_NAME}" --instance-id "\${INSTANCE_ID}" \\
+    --lifecycle-action-result CONTINUE; then
+    echo "cdk-celery: worker drained; lifecycle action completed"
+    exit 0
+  fi
+  sleep $((attempt * 5))
+done
+exit 1
+`;
+}

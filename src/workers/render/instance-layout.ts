@@ -1,0 +1,59 @@
+/**
+ * Where the fleet puts things on a worker instance. The renderers take a layout so that tests can
+ * point units at stub executables in a temporary directory; the fleet always uses the default.
+ */
+export interface WorkerInstanceLayout {
+  /** Directory of the helper scripts (prestart, drain, mark-unhealthy, broker-env). */
+  readonly libexecDir: string;
+  /** Directory of the root-only configuration (broker env file, instance facts). */
+  readonly configDir: string;
+  /** Runtime state (restart counter, planned-restart marker); cleared at reboot. */
+  readonly stateDir: string;
+  /** Directory of the systemd units. */
+  readonly unitDir: string;
+  /** `systemctl` executable, as the units call it. */
+  readonly systemctl: string;
+  /** `mkdir` executable, as the units call it. */
+  readonly mkdir: string;
+  /** `touch` executable, as the units call it. */
+  readonly touch: string;
+  /** Base URL of the instance metadata service (IMDSv2). */
+  readonly imdsUrl: string;
+}
+
+export const DEFAULT_INSTANCE_LAYOUT: WorkerInstanceLayout = {
+  libexecDir: '/usr/local/libexec/cdk-celery',
+  configDir: '/etc/cdk-celery',
+  stateDir: '/run/cdk-celery',
+  unitDir: '/etc/systemd/system',
+  systemctl: '/usr/bin/systemctl',
+  mkdir: '/usr/bin/mkdir',
+  touch: '/usr/bin/touch',
+  imdsUrl: 'http://169.254.169.254',
+};
+
+/** Unit names; the drain and boot scripts address the worker by these. */
+export const WORKER_UNIT = 'celery-worker.service';
+export const DRAIN_UNIT = 'celery-drain.service';
+export const UNHEALTHY_UNIT = 'celery-unhealthy.service';
+export const PERIODIC_RESTART_UNIT = 'celery-periodic-restart.service';
+export const PERIODIC_RESTART_TIMER = 'celery-periodic-restart.timer';
+
+/** Script file names inside `libexecDir`. */
+export const PRESTART_SCRIPT = 'prestart';
+export const DRAIN_SCRIPT = 'drain';
+export const UNHEALTHY_SCRIPT = 'mark-unhealthy';
+export const BROKER_ENV_SCRIPT = 'write-broker-env';
+
+/** File names inside `configDir`. */
+export const BROKER_ENV_FILE = 'broker.env';
+export const INSTANCE_ENV_FILE = 'instance.env';
+
+/** File names inside `stateDir`. */
+export const FIRST_START_MARKER = 'started';
+export const PLANNED_RESTART_MARKER = 'planned-restart';
+
+/** Join a directory and a file name. */
+export function layoutPath(dir: string, file: string): string {
+  return `${dir.replace(/\/+$/, '')}/${file}`;
+}

@@ -1,0 +1,120 @@
+import { spawnSync } from 'child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Duration } from 'aws-cdk-lib';
+import {
+  DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT,
+  UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, renderCeleryWorkerCommand, renderDrainServiceUnit, renderPeriodicRestartServiceUnit,
+  renderPeriodicRestartTimerUnit, renderUnhealthyServiceUnit, renderWorkerServiceUnit, systemdCommandLine, workerStopTimeout,
+} from '../../../src/workers/render';
+
+/**
+ * `systemd-analyze verify` (systemd 252, the version Amazon Linux 2023 ships) on the rendered units,
+ * with the executables they name replaced by stubs in a temporary directory. Unknown directives
+ * only print a warning, so the test asserts empty output as well as the exit status.
+ */
+let dir: string;
+let layout: WorkerInstanceLayout;
+let celery: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cdk-celery-units-'));
+  const libexec = join(dir, 'libexec');
+  mkdirSync(libexec);
+  mkdirSync(join(dir, 'units'));
+  for (const name of [PRESTART_SCRIPT, DRAIN_SCRIPT, UNHEALTHY_SCRIPT, 'celery']) {
+    writeFileSync(join(libexec, name), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(libexec, name), 0o755);
+  }
+  celery = join(libexec, 'celery');
+  layout = { ...DEFAULT_INSTANCE_LAYOUT, libexecDir: libexec, configDir: join(dir, 'etc'), stateDir: join(dir, 'run'), unitDir: join(dir, 'units') };
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function verify(units: { [name: string]: string }): { status: number | null; output: string } {
+  const unitDir = mkdtempSync(join(dir, 'units-'));
+  for (const [name, content] of Object.entries(units)) writeFileSync(join(unitDir, name), content);
+  const result = spawnSync('systemd-analyze', ['verify', '--man=no', ...Object.keys(units).map((n) => join(unitDir, n))], {
+    encoding: 'utf8',
+    env: { ...process.env, SYSTEMD_LOG_LEVEL: 'warning' },
+  });
+  // Lines about the host's own units (no systemd running in CI containers) are not about ours.
+  const output = (result.stdout + result.stderr).split('\n')
+    .filter((line) => line.trim() !== '' && !/sysinit\.target|Failed to create .*\/start: Unit .* not found|Failed to prepare/.test(line))
+    .join('\n');
+  return { status: result.status, output };
+}
+
+function allUnits(workerArgs: Partial<Parameters<typeof renderCeleryWorkerCommand>[0]> = {}) {
+  const command = renderCeleryWorkerCommand({ app: 'proj', celeryExecutable: celery, ...workerArgs });
+  return {
+    [WORKER_UNIT]: renderWorkerServiceUnit({ command, user: 'celery', workingDirectory: dir, stopTimeout: workerStopTimeout(workerArgs.timeLimit), layout }),
+    [DRAIN_UNIT]: renderDrainServiceUnit({ layout }),
+    [UNHEALTHY_UNIT]: renderUnhealthyServiceUnit({ layout }),
+    [PERIODIC_RESTART_UNIT]: renderPeriodicRestartServiceUnit({ layout }),
+    [PERIODIC_RESTART_TIMER]: renderPeriodicRestartTimerUnit({ onCalendar: 'Sun 02:00', window: Duration.hours(3) }),
+  };
+}
+
+describe('systemd-analyze verify', () => {
+  test('default units verify cleanly', () => {
+    const result = verify(allUnits());
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  test('a worker with every option, odd hostname and settings verifies cleanly', () => {
+    const result = verify(allUnits({
+      queues: ['a', 'b.c'], concurrency: 4, hostname: 'w%%1@%h', timeLimit: Duration.minutes(10), softTimeLimit: Duration.minutes(9),
+      settings: { task_acks_late: 'True', broker_transport_options: '(json){"confirm_publish": true}' }, extraArguments: ['--autoscale=4,1'],
+      enableRemoteControl: false,
+    }));
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  test('the check can fail: a bad directive value and an unknown key are reported', () => {
+    const units = allUnits();
+    units[WORKER_UNIT] = units[WORKER_UNIT].replace('KillMode=mixed', 'KillMode=gentle\nFrobnicate=yes');
+    const result = verify(units);
+    expect(result.output).toMatch(/kill mode/i);
+    expect(result.output).toMatch(/Unknown key 'Frobnicate'/);
+  });
+
+  test('the check can fail: a missing executable fails the verification', () => {
+    const units = allUnits();
+    units[DRAIN_UNIT] = units[DRAIN_UNIT].replace(join(layout.libexecDir, DRAIN_SCRIPT), '/nonexistent/drain');
+    const result = verify(units);
+    expect(result.status).not.toBe(0);
+    expect(result.output).toMatch(/nonexistent\/drain/);
+  });
+});
+
+describe('worker service unit', () => {
+  const command = renderCeleryWorkerCommand({ app: 'proj', celeryExecutable: '/opt/app/.venv/bin/celery', timeLimit: Duration.minutes(10) });
+  const unit = renderWorkerServiceUnit({ command, user: 'celery', workingDirectory: '/opt/app', stopTimeout: workerStopTimeout(Duration.minutes(10)) });
+
+  test.each([
+    'Type=simple', 'User=celery', 'KillMode=mixed', 'Restart=always', 'TimeoutStopSec=660', 'StartLimitBurst=5',
+    'StartLimitIntervalSec=900', `OnFailure=${UNHEALTHY_UNIT}`, 'EnvironmentFile=/etc/cdk-celery/broker.env', 'RestartSec=10',
+    'TimeoutStartSec=180', 'ExecStartPre=+/usr/local/libexec/cdk-celery/prestart',
+  ])('has %s', (line) => {
+    expect(unit.split('\n')).toContain(line);
+  });
+
+  test('ExecStart is the rendered argv with % escaped for systemd', () => {
+    expect(unit).toContain(`ExecStart=${systemdCommandLine(command.argv)}`);
+    expect(unit).toContain('--hostname celery@%%h');
+  });
+
+  test('stop timeout defaults to 30 minutes without a time limit', () => {
+    expect(workerStopTimeout().toSeconds()).toBe(1800);
+  });
+
+  test('no OnFailure when replacement on crash loop is off', () => {
+    const u = renderWorkerServiceUnit({ command, user: 'celery', workingDirectory: '/opt/app', stopTimeout: Duration.minutes(1), markUnhealthyOnCrashLoop: false });
+    expect(u).not.toContain('OnFailure=');
+  });
+});
