@@ -9,18 +9,18 @@ import { parseAlarms, ParsedAlarms, replay } from './alarm-evaluator';
 import { BrokerShape, FleetShape, jitter, recordDay, WorkerTraffic } from './recorded-series';
 import { FakeBroker, FakeFleet } from './test-doubles';
 import { CeleryMonitoring } from '../../src/monitoring';
-import { AlarmThresholdDefaults as D } from '../../src/monitoring/alarm-thresholds';
+import { AlarmThresholdDefaults as D, CeleryAlarmThresholds } from '../../src/monitoring/alarm-thresholds';
 import { DEFAULT_REVOKES_MAX, renderCeleryWorkerCommand } from '../../src/workers/render/celery-worker-command';
 
 const BROKER = 'prod-broker';
 const ASG = 'prod-workers-asg';
 const MAX_WORKERS = 30;
 
-function synthesize(): { alarms: ParsedAlarms; ids: { [name: string]: string } } {
+function synthesize(thresholds?: CeleryAlarmThresholds): { alarms: ParsedAlarms; ids: { [name: string]: string } } {
   const stack = new Stack(new App(), 'Prod');
   const broker = new FakeBroker(stack, 'Broker', BROKER);
   const fleet = new FakeFleet(stack, 'Workers', ASG, MAX_WORKERS);
-  const monitoring = new CeleryMonitoring(stack, 'Monitoring', { broker, fleets: [fleet] });
+  const monitoring = new CeleryMonitoring(stack, 'Monitoring', { broker, fleets: [fleet], thresholds });
   const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as any);
   const [fleetAlarms] = monitoring.fleetAlarms;
   return {
@@ -93,6 +93,13 @@ describe('the incident: 30 workers restart at midnight, each pulling 29 x 4.9 MB
     expect(result.firstAlarm(ids.restarts)).toBeLessThanOrEqual(MIDNIGHT + 1);
     expect(result.firstAlarm(ids.networkOut)).toBeLessThanOrEqual(MIDNIGHT + 5);
     expect(result.firstAlarm(ids.memory)).toBeLessThanOrEqual(MIDNIGHT + 3);
+  });
+
+  test('the replay reads the thresholds from the template: a 5 GB/min ingress threshold misses this storm', () => {
+    const lenient = synthesize({ brokerIngressBytesPerMinute: 5_000_000_000 });
+    const r = replay(lenient.alarms, series.source, 120);
+    expect(r.states[lenient.ids.ingress][MIDNIGHT]).toBe('OK');
+    expect(r.states[lenient.ids.incident][MIDNIGHT]).toBe('OK');
   });
 
   test('when the broker falls over, missing data brings the page back within two periods and keeps it up', () => {
