@@ -1,0 +1,586 @@
+import { Annotations, ArnFormat, Duration, Lazy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ICeleryWorkerFleet } from './celery-worker-fleet-ref';
+import {
+  BootScriptOptions, CeleryWorkerCommandOptions, DEFAULT_READINESS_TIMEOUT, DEFAULT_RESTART_JITTER, DEFAULT_START_LIMIT_BURST,
+  DEFAULT_START_LIMIT_INTERVAL, PeriodicRestartOptions, renderBootScript, renderCeleryWorkerCommand, validatePeriodicRestart,
+  workerStopTimeout,
+} from './render';
+import { WorkerCode } from './worker-code';
+import { WorkerMetricNames } from './worker-metrics';
+import { addNagSuppressions } from '../access/nag-suppressions';
+import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
+
+/** Launch template user data limit (bytes, before base64). */
+export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+/** Bytes assumed for each CloudFormation value (stack name, ARNs, asset key) in the user data size check. */
+export const USER_DATA_TOKEN_ESTIMATE_BYTES = 128;
+/** Name of the termination lifecycle hook (fixed: the user data names it, and a Ref would make a cycle). */
+export const DRAIN_LIFECYCLE_HOOK_NAME = 'cdk-celery-drain';
+/** Time the lifecycle hook waits beyond the worker's `TimeoutStopSec` (drain poll, API calls). */
+export const LIFECYCLE_HEARTBEAT_MARGIN = Duration.minutes(5);
+/** Fleets larger than this get a warning: each worker holds connections and channels on the broker. */
+export const LARGE_FLEET_WARNING_CAPACITY = 50;
+/** Default instance type: Graviton (arm64), 2 vCPUs, 8 GiB, no CPU credits. */
+export const DEFAULT_INSTANCE_TYPE = 'm7g.large';
+
+/** Properties of a `CeleryWorkerFleet`. The `celery worker` options are the inherited ones. */
+export interface CeleryWorkerFleetProps extends CeleryWorkerCommandOptions {
+  /** VPC of the workers (the broker's VPC or one routed to it). */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * Subnets of the workers.
+   * @default - private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /** The broker the workers consume from; its security group is opened to the workers on AMQPS. */
+  readonly broker: IRabbitMqBroker;
+
+  /**
+   * Credentials secret (JSON `username`, `password`, optional `vhost`), read at boot to build the
+   * broker URL on the instance.
+   * @default - the broker's own credentials
+   */
+  readonly credentials?: secretsmanager.ISecret;
+
+  /** The application code. */
+  readonly code: WorkerCode;
+
+  /**
+   * Instance type. Its architecture selects the Amazon Linux 2023 image (arm64 or x86_64).
+   * @default m7g.large (Graviton: about 20 % cheaper than m7i.large for the same vCPUs and memory)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * Machine image. Must match the instance type's architecture, and have `python3`, `curl`, the
+   * AWS CLI and systemd (Amazon Linux 2023 derivatives do).
+   * @default - latest Amazon Linux 2023 for the instance type's architecture
+   */
+  readonly machineImage?: ec2.IMachineImage;
+
+  /**
+   * SSH key pair. Session Manager works without one.
+   * @default - no key pair
+   */
+  readonly keyPair?: ec2.IKeyPair;
+
+  /**
+   * Fewest instances.
+   * @default 1
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * Most instances.
+   * @default 4
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * Root volume size (encrypted gp3).
+   * @default 20
+   */
+  readonly rootVolumeSizeGib?: number;
+
+  /**
+   * Unprivileged user that runs the worker (created at boot when missing).
+   * @default 'celery'
+   */
+  readonly user?: string;
+
+  /**
+   * How long a warm shutdown may take before the pool is killed (`TimeoutStopSec`).
+   * @default - `timeLimit` + 60 s, or 30 minutes when tasks have no time limit
+   */
+  readonly stopTimeout?: Duration;
+
+  /**
+   * Longest random wait before a crash restart.
+   * @default Duration.seconds(60)
+   */
+  readonly restartJitter?: Duration;
+
+  /**
+   * Starts within `startLimitInterval` after which the worker counts as crash-looping.
+   * @default 5
+   */
+  readonly startLimitBurst?: number;
+
+  /**
+   * Window of `startLimitBurst`.
+   * @default Duration.minutes(15)
+   */
+  readonly startLimitInterval?: Duration;
+
+  /**
+   * Mark the instance Unhealthy (so Auto Scaling replaces it) when the worker crash-loops.
+   * @default true
+   */
+  readonly replaceOnCrashLoop?: boolean;
+
+  /**
+   * Instances replaced at a time by a rolling update.
+   * @default - 20 % of maxCapacity, at least 1
+   */
+  readonly maxBatchSize?: number;
+
+  /**
+   * Instances kept in service during a rolling update.
+   * @default - minCapacity, but at most maxCapacity - maxBatchSize
+   */
+  readonly minInstancesInService?: number;
+
+  /**
+   * How long an instance may take from launch to a ready worker (cfn-signal).
+   * @default Duration.minutes(15)
+   */
+  readonly bootTimeout?: Duration;
+
+  /**
+   * How long the boot script waits for the started worker to answer.
+   * @default Duration.minutes(5)
+   */
+  readonly readinessTimeout?: Duration;
+
+  /**
+   * Planned warm restarts, spread over a window.
+   * @default - no planned restarts
+   */
+  readonly periodicRestart?: PeriodicRestartOptions;
+}
+
+/** Options of `CeleryWorkerFleet.scaleOnQueueBacklog`. */
+export interface QueueBacklogScalingProps {
+  /**
+   * Queue whose ready messages drive scaling (`MessageReadyCount` by `Queue`). RabbitMQ 4.x
+   * brokers publish no queue metrics: leave it unset there.
+   * @default - the broker-wide `MessageReadyCount`
+   */
+  readonly queue?: string;
+
+  /**
+   * Virtual host of `queue`.
+   * @default '/'
+   */
+  readonly virtualHost?: string;
+
+  /**
+   * Ready messages at which one instance is added.
+   * @default 100
+   */
+  readonly scaleOutThreshold?: number;
+
+  /**
+   * Instances added when the backlog reaches 10 x `scaleOutThreshold`.
+   * @default - 20 % of maxCapacity, at least 2
+   */
+  readonly largeBacklogStep?: number;
+
+  /**
+   * Minutes the backlog must stay beyond a threshold before scaling (1-minute periods).
+   * @default 3
+   */
+  readonly evaluationPeriods?: number;
+
+  /**
+   * Wait between scaling activities.
+   * @default Duration.minutes(5)
+   */
+  readonly cooldown?: Duration;
+}
+
+/**
+ * Celery workers in an EC2 Auto Scaling group, run so that a worker joining or restarting costs the
+ * broker a constant few kilobytes: mingle, gossip and heartbeat events off; restarts jittered and
+ * counted; rolling updates in small signalled batches; warm drains on scale-in.
+ */
+export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, ec2.IConnectable {
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  public readonly autoScalingGroupName: string;
+  public readonly maxCapacity: number;
+  public readonly queues: string[];
+  public readonly connections: ec2.Connections;
+  /** The instance role. */
+  public readonly role: iam.IRole;
+  /** The launch template. */
+  public readonly launchTemplate: ec2.LaunchTemplate;
+  /** Size of the rendered user data, in bytes, with each CloudFormation value counted as `USER_DATA_TOKEN_ESTIMATE_BYTES`. */
+  public readonly userDataSizeBytes: number;
+  /** `TimeoutStopSec` of the worker unit. */
+  public readonly stopTimeout: Duration;
+
+  private readonly broker: IRabbitMqBroker;
+  private readonly minCapacity: number;
+
+  constructor(scope: Construct, id: string, props: CeleryWorkerFleetProps) {
+    super(scope, id);
+    this.broker = props.broker;
+    this.minCapacity = props.minCapacity ?? 1;
+    this.maxCapacity = props.maxCapacity ?? 4;
+    validateFleetProps(props, this.minCapacity, this.maxCapacity);
+
+    const instanceType = props.instanceType ?? new ec2.InstanceType(DEFAULT_INSTANCE_TYPE);
+    const architecture = instanceType.architecture;
+    const machineImage = props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({
+      cpuType: architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
+    });
+    const imageArchitecture = knownImageArchitecture(machineImage);
+    if (imageArchitecture && imageArchitecture !== architecture) {
+      throw new Error(`machineImage: the image is built for ${imageArchitecture} but instanceType ${instanceType} is ${architecture}; pick an image and an instance type of the same architecture.`);
+    }
+
+    const credentials = props.credentials ?? props.broker.credentials;
+    if (!credentials) {
+      throw new Error(`credentials: the broker ${props.broker.node.path} has no credentials secret; pass credentials (a secret with JSON "username", "password" and optional "vhost").`);
+    }
+
+    this.stopTimeout = props.stopTimeout ?? workerStopTimeout(props.timeLimit);
+    const heartbeat = Duration.seconds(this.stopTimeout.toSeconds() + LIFECYCLE_HEARTBEAT_MARGIN.toSeconds());
+    if (heartbeat.toSeconds() > 7200) {
+      throw new Error(`stopTimeout: ${this.stopTimeout.toSeconds()} s (from ${props.stopTimeout ? 'stopTimeout' : 'timeLimit'}) is too long; the termination lifecycle hook waits at most 7200 s, ${LIFECYCLE_HEARTBEAT_MARGIN.toSeconds()} s of which the drain needs. Use at most ${7200 - LIFECYCLE_HEARTBEAT_MARGIN.toSeconds()} s.`);
+    }
+
+    this.role = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'Celery worker instances (cdk-celery)',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    credentials.grantRead(this.role);
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': WorkerMetricNames.NAMESPACE } },
+    }));
+    const code = props.code.bind(this, this.role);
+
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      allowAllOutbound: false,
+      description: 'Celery workers: AMQPS to the broker, HTTPS to AWS APIs and package repositories',
+    });
+    // AWS APIs (Secrets Manager, S3, CloudWatch, Auto Scaling, SSM, CloudFormation) and dnf/pip
+    // repositories are HTTPS endpoints with changing addresses. IMDS, DNS and NTP are link-local
+    // and not filtered by security groups.
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and package repositories');
+    this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
+    if (props.broker.connections.defaultPort) {
+      props.broker.connections.allowDefaultPortFrom(this, 'Celery workers (AMQPS)');
+    } else {
+      props.broker.connections.allowFrom(this, ec2.Port.tcp(props.broker.amqpsPort), 'Celery workers (AMQPS)');
+    }
+
+    const { celeryExecutable: _ignored, ...workerOptions } = pickWorkerOptions(props);
+    const worker: CeleryWorkerCommandOptions = { ...workerOptions, celeryExecutable: code.celeryExecutable };
+    this.queues = props.queues && props.queues.length > 0 ? [...props.queues] : ['celery'];
+
+    const bootOptions: Omit<BootScriptOptions, 'signal'> = {
+      worker,
+      user: props.user ?? 'celery',
+      workingDirectory: code.workingDirectory,
+      code: code.bucketName && code.objectKey ? { bucketName: code.bucketName, objectKey: code.objectKey } : undefined,
+      virtualEnvDirectory: code.virtualEnvDirectory,
+      brokerHost: props.broker.endpointHost,
+      brokerPort: Token.asString(props.broker.amqpsPort),
+      credentialsSecretId: credentials.secretArn,
+      lifecycleHookName: DRAIN_LIFECYCLE_HOOK_NAME,
+      readinessTimeout: props.readinessTimeout ?? DEFAULT_READINESS_TIMEOUT,
+      stopTimeout: this.stopTimeout,
+      restartJitter: props.restartJitter ?? DEFAULT_RESTART_JITTER,
+      startLimitBurst: props.startLimitBurst ?? DEFAULT_START_LIMIT_BURST,
+      startLimitInterval: props.startLimitInterval ?? DEFAULT_START_LIMIT_INTERVAL,
+      markUnhealthyOnCrashLoop: props.replaceOnCrashLoop ?? true,
+      periodicRestart: props.periodicRestart,
+    };
+
+    // The script names the group's logical id, known only once the group exists: rendered lazily.
+    let script = '';
+    const userData = ec2.UserData.custom(Lazy.string({ produce: () => script }));
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      instanceType,
+      machineImage,
+      userData,
+      role: this.role,
+      securityGroup,
+      keyPair: props.keyPair,
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      instanceMetadataTags: true,
+      detailedMonitoring: true,
+      blockDevices: [{
+        deviceName: '/dev/xvda',
+        volume: ec2.BlockDeviceVolume.ebs(props.rootVolumeSizeGib ?? 20, {
+          encrypted: true,
+          volumeType: ec2.EbsDeviceVolumeType.GP3,
+          deleteOnTermination: true,
+        }),
+      }],
+    });
+
+    const maxBatchSize = props.maxBatchSize ?? Math.max(1, Math.floor(this.maxCapacity * 0.2));
+    const minInstancesInService = props.minInstancesInService ?? Math.max(0, Math.min(this.minCapacity, this.maxCapacity - maxBatchSize));
+    const bootTimeout = props.bootTimeout ?? Duration.minutes(15);
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      launchTemplate: this.launchTemplate,
+      minCapacity: this.minCapacity,
+      maxCapacity: this.maxCapacity,
+      signals: autoscaling.Signals.waitForMinCapacity({ timeout: bootTimeout }),
+      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
+        maxBatchSize,
+        minInstancesInService,
+        waitOnResourceSignals: true,
+        pauseTime: bootTimeout,
+      }),
+      healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: bootTimeout }),
+      groupMetrics: [autoscaling.GroupMetrics.all()],
+    });
+    this.autoScalingGroupName = this.autoScalingGroup.autoScalingGroupName;
+    // Instances read the secret and the code at boot: the grants must exist before the first launch.
+    this.autoScalingGroup.node.addDependency(this.role);
+
+    this.autoScalingGroup.addLifecycleHook('Drain', {
+      lifecycleHookName: DRAIN_LIFECYCLE_HOOK_NAME,
+      lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
+      heartbeatTimeout: heartbeat,
+      defaultResult: autoscaling.DefaultResult.CONTINUE,
+    });
+
+    // Scoped to this group; a separate policy because it names the group, which depends on the role.
+    new iam.Policy(this, 'LifecyclePolicy', {
+      roles: [this.role],
+      statements: [new iam.PolicyStatement({
+        actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:SetInstanceHealth'],
+        resources: [Stack.of(this).formatArn({
+          service: 'autoscaling',
+          resource: 'autoScalingGroup',
+          resourceName: `*:autoScalingGroupName/${this.autoScalingGroupName}`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        })],
+      })],
+    });
+
+    script = renderBootScript({
+      ...bootOptions,
+      signal: {
+        stackName: Stack.of(this).stackName,
+        logicalId: Stack.of(this).getLogicalId(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup),
+      },
+    });
+    this.userDataSizeBytes = estimateUserDataBytes(script);
+    if (this.userDataSizeBytes > USER_DATA_LIMIT_BYTES) {
+      throw new Error(`user data: the rendered boot script is about ${this.userDataSizeBytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte launch template limit; shorten settings, extraArguments or queues.`);
+    }
+
+    this.addWarnings(props);
+    this.addNagAcknowledgements();
+  }
+
+  /** Worker process starts after the first, per instance (`CdkCelery` `WorkerRestarts`, Sum). */
+  public metricWorkerRestarts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: WorkerMetricNames.NAMESPACE,
+      metricName: WorkerMetricNames.WORKER_RESTARTS,
+      dimensionsMap: { [WorkerMetricNames.AUTO_SCALING_GROUP_DIMENSION]: this.autoScalingGroupName },
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** Bytes the instances send (`AWS/EC2` `NetworkOut` by `AutoScalingGroupName`, Sum, 1-minute detailed monitoring). */
+  public metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.ec2Metric('NetworkOut', props);
+  }
+
+  /** Bytes the instances receive (`AWS/EC2` `NetworkIn` by `AutoScalingGroupName`, Sum). */
+  public metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.ec2Metric('NetworkIn', props);
+  }
+
+  /**
+   * Scale on the broker's ready messages: +1 instance at `scaleOutThreshold`, +`largeBacklogStep`
+   * at 10 x that, -1 when nothing is waiting; each after `evaluationPeriods` minutes, with
+   * `cooldown` between activities. Scale-in drains workers warm (lifecycle hook), so it is safe.
+   */
+  public scaleOnQueueBacklog(id: string, props: QueueBacklogScalingProps = {}): autoscaling.StepScalingPolicy {
+    const threshold = props.scaleOutThreshold ?? 100;
+    const evaluationPeriods = props.evaluationPeriods ?? 3;
+    const largeStep = props.largeBacklogStep ?? Math.max(2, Math.floor(this.maxCapacity * 0.2));
+    wholeNumber('scaleOnQueueBacklog.scaleOutThreshold', threshold, 1);
+    wholeNumber('scaleOnQueueBacklog.evaluationPeriods', evaluationPeriods, 1);
+    wholeNumber('scaleOnQueueBacklog.largeBacklogStep', largeStep, 1);
+    const metricOptions = { period: Duration.minutes(1), statistic: 'Maximum' };
+    const metric = props.queue
+      ? this.broker.metricQueueMessageReadyCount(props.queue, props.virtualHost ?? '/', metricOptions)
+      : this.broker.metricMessageReadyCount(metricOptions);
+    if (!props.queue && props.virtualHost) {
+      throw new Error(`scaleOnQueueBacklog.virtualHost: "${props.virtualHost}" needs queue; the broker-wide count has no virtual host dimension.`);
+    }
+    return this.autoScalingGroup.scaleOnMetric(id, {
+      metric,
+      adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+      scalingSteps: [
+        { upper: 0, change: -1 },
+        { lower: threshold, change: +1 },
+        { lower: threshold * 10, change: +largeStep },
+      ],
+      evaluationPeriods,
+      cooldown: props.cooldown ?? Duration.minutes(5),
+    });
+  }
+
+  private ec2Metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/EC2',
+      metricName,
+      dimensionsMap: { AutoScalingGroupName: this.autoScalingGroupName },
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  private addWarnings(props: CeleryWorkerFleetProps): void {
+    const warn = (id: string, message: string) => Annotations.of(this).addWarningV2(`cdk-celery:${id}`, message);
+    if (props.enableRemoteControl === false) {
+      warn('remoteControlOff', 'enableRemoteControl is false: revoke, inspect, ping and Flower\'s inspect pages stop working, and boot readiness falls back to the worker\'s "ready." log line.');
+    }
+    if (props.enableHeartbeatEvents) {
+      warn('heartbeatEvents', `enableHeartbeatEvents is true: each worker sends an event every 2 s (about 200 B/s into the broker; ${this.maxCapacity} workers at most).`);
+    }
+    if (props.enableGossip) {
+      warn('gossip', `enableGossip is true: every worker consumes every worker's events, N squared deliveries every 2 s (${this.maxCapacity * this.maxCapacity} at maxCapacity).`);
+    }
+    if (props.enableMingle) {
+      warn('mingle', `enableMingle is true: each worker start pulls (workers - 1) x (revoked set size) through the broker, up to ${this.maxCapacity - 1} replies per start at maxCapacity; this is what took the broker down in the incident.`);
+    }
+    if (!props.timeLimit && !props.stopTimeout) {
+      warn('noTimeLimit', `No timeLimit: a warm stop waits up to ${this.stopTimeout.toMinutes()} minutes for running tasks and then kills them, and a task that holds its message longer than the broker's consumer_timeout (30 minutes by default) gets its channel closed. Set timeLimit to the longest task.`);
+    }
+    if (this.maxCapacity > LARGE_FLEET_WARNING_CAPACITY) {
+      warn('largeFleet', `maxCapacity ${this.maxCapacity} is large: each worker holds 2 or more connections and several channels; make sure the broker instance type handles ${this.maxCapacity * 3} connections (mq.m7g.medium and mq.m5.large are small).`);
+    }
+    if (props.keyPair) {
+      warn('sshKeyPair', 'keyPair is set: Session Manager (already allowed) gives shell access without SSH keys or an open port 22.');
+    }
+  }
+
+  private addNagAcknowledgements(): void {
+    addNagSuppressions(this, [
+      { id: 'AwsSolutions-IAM4', reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained policy for Session Manager access (no SSH key, no open port).' },
+      { id: 'AwsSolutions-IAM5', reason: 'Wildcards: cloudwatch:PutMetricData has no resource ARN (it is conditioned on the CdkCelery namespace); the Auto Scaling group ARN has a generated id segment (scoped by group name); S3 asset read grants cover the object key only; Secrets Manager grants end in the generated suffix.' },
+    ], ['AWS::IAM::Role', 'AWS::IAM::Policy']);
+    addNagSuppressions(this, [
+      { id: 'AwsSolutions-AS3', reason: 'Scaling events are visible in the group metrics (collected) and the activity history; fleets that want notifications add them to autoScalingGroup.' },
+    ], ['AWS::AutoScaling::AutoScalingGroup']);
+    addNagSuppressions(this, [
+      { id: 'AwsSolutions-EC23', reason: 'The only 0.0.0.0/0 rule is egress on HTTPS 443 (AWS APIs and package repositories); there is no open ingress.' },
+    ], ['AWS::EC2::SecurityGroup']);
+  }
+}
+
+function pickWorkerOptions(props: CeleryWorkerFleetProps): CeleryWorkerCommandOptions {
+  return {
+    app: props.app,
+    celeryExecutable: props.celeryExecutable,
+    queues: props.queues,
+    concurrency: props.concurrency,
+    pool: props.pool,
+    hostname: props.hostname,
+    prefetchMultiplier: props.prefetchMultiplier,
+    maxTasksPerChild: props.maxTasksPerChild,
+    maxMemoryPerChildKib: props.maxMemoryPerChildKib,
+    timeLimit: props.timeLimit,
+    softTimeLimit: props.softTimeLimit,
+    enableRemoteControl: props.enableRemoteControl,
+    revokesMax: props.revokesMax,
+    revokeExpires: props.revokeExpires,
+    logLevel: props.logLevel,
+    enableMingle: props.enableMingle,
+    acknowledgeMingleBrokerTraffic: props.acknowledgeMingleBrokerTraffic,
+    enableGossip: props.enableGossip,
+    enableHeartbeatEvents: props.enableHeartbeatEvents,
+    settings: props.settings,
+    extraArguments: props.extraArguments,
+  };
+}
+
+function wholeNumber(prop: string, value: number | undefined, min: number, max?: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
+    throw new Error(`${prop}: ${value} is not allowed; use a whole number ${max !== undefined ? `from ${min} to ${max}` : `of at least ${min}`}.`);
+  }
+}
+
+function validateFleetProps(props: CeleryWorkerFleetProps, minCapacity: number, maxCapacity: number): void {
+  if (props.celeryExecutable !== undefined) {
+    throw new Error(`celeryExecutable: "${props.celeryExecutable}" cannot be set on the fleet; the code decides it (WorkerCode.preinstalled({ celeryExecutable, workingDirectory }) for a custom image).`);
+  }
+  // The renderer validates every command option and names the prop.
+  renderCeleryWorkerCommand({ ...props, celeryExecutable: '/bin/celery' });
+  wholeNumber('minCapacity', props.minCapacity, 0);
+  wholeNumber('maxCapacity', props.maxCapacity, 1);
+  if (!Token.isUnresolved(minCapacity) && !Token.isUnresolved(maxCapacity) && minCapacity > maxCapacity) {
+    throw new Error(`minCapacity: ${minCapacity} is more than maxCapacity (${maxCapacity}).`);
+  }
+  wholeNumber('maxBatchSize', props.maxBatchSize, 1, maxCapacity);
+  if (props.minInstancesInService !== undefined) {
+    wholeNumber('minInstancesInService', props.minInstancesInService, 0, maxCapacity - 1);
+  }
+  wholeNumber('rootVolumeSizeGib', props.rootVolumeSizeGib, 8, 16384);
+  wholeNumber('startLimitBurst', props.startLimitBurst, 2, 100);
+  if (props.user !== undefined && !/^[a-z_][a-z0-9_-]{0,30}$/.test(props.user)) {
+    throw new Error(`user: ${JSON.stringify(props.user)} is not a Linux user name; use lowercase letters, digits, _ and - (at most 31), starting with a letter or _.`);
+  }
+  if (props.user === 'root') {
+    throw new Error('user: "root" is not allowed; the worker runs unprivileged (tasks run arbitrary code from the broker).');
+  }
+  const level = (props.logLevel ?? 'INFO').toUpperCase();
+  if (props.enableRemoteControl === false && !['DEBUG', 'INFO'].includes(level)) {
+    throw new Error(`logLevel: "${props.logLevel}" hides the worker's "ready." line, which boot readiness needs when enableRemoteControl is false; use INFO or DEBUG, or keep remote control on.`);
+  }
+  positiveSeconds('stopTimeout', props.stopTimeout, 1);
+  positiveSeconds('restartJitter', props.restartJitter, 0, 3600);
+  positiveSeconds('startLimitInterval', props.startLimitInterval, 60);
+  positiveSeconds('bootTimeout', props.bootTimeout, 60, 43200);
+  positiveSeconds('readinessTimeout', props.readinessTimeout, 5);
+  if (props.readinessTimeout && props.bootTimeout && props.readinessTimeout.toSeconds() >= props.bootTimeout.toSeconds()) {
+    throw new Error(`readinessTimeout: ${props.readinessTimeout.toHumanString()} must be shorter than bootTimeout (${props.bootTimeout.toHumanString()}), or CloudFormation gives up before the instance can signal.`);
+  }
+  if (props.periodicRestart) validatePeriodicRestart(props.periodicRestart);
+}
+
+function positiveSeconds(prop: string, value: Duration | undefined, min: number, max?: number): void {
+  if (value === undefined || value.isUnresolved()) return;
+  const seconds = value.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < min || (max !== undefined && seconds > max)) {
+    throw new Error(`${prop}: ${value.toHumanString()} is not allowed; use whole seconds ${max !== undefined ? `from ${min} to ${max}` : `of at least ${min}`}.`);
+  }
+}
+
+/** The architecture of an image when it can be told from its SSM parameter name. */
+function knownImageArchitecture(image: ec2.IMachineImage): ec2.InstanceArchitecture | undefined {
+  const parameterName = (image as { parameterName?: unknown }).parameterName;
+  if (typeof parameterName !== 'string' || Token.isUnresolved(parameterName)) return undefined;
+  if (/arm64|aarch64/.test(parameterName)) return ec2.InstanceArchitecture.ARM_64;
+  if (/x86_64|amd64/.test(parameterName)) return ec2.InstanceArchitecture.X86_64;
+  return undefined;
+}
+
+/** Bytes of a script, counting each unresolved CloudFormation value as `USER_DATA_TOKEN_ESTIMATE_BYTES`. */
+function estimateUserDataBytes(script: string): number {
+  const placeholder = 'x'.repeat(USER_DATA_TOKEN_ESTIMATE_BYTES);
+  const estimated = Tokenization.reverseString(script)
+    .mapTokens({ mapToken: () => placeholder })
+    .join({ join: (left: unknown, right: unknown) => `${left}${right}` });
+  return Buffer.byteLength(String(estimated), 'utf8');
+}

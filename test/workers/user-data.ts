@@ -1,0 +1,75 @@
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+/**
+ * The launch template's user data as text: literal parts as they are, CloudFormation values as
+ * `<<Ref:Name>>` / `<<GetAtt:Name.Attr>>` markers.
+ */
+export function userDataText(stack: Stack): string {
+  const templates = Template.fromStack(stack).findResources('AWS::EC2::LaunchTemplate');
+  const [lt] = Object.values(templates);
+  const b64 = lt.Properties.LaunchTemplateData.UserData['Fn::Base64'];
+  return flatten(b64);
+}
+
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as { [k: string]: unknown };
+  if (v['Fn::Join']) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(flatten).join(sep);
+  }
+  if (v.Ref) return `<<Ref:${v.Ref}>>`;
+  if (v['Fn::GetAtt']) return `<<GetAtt:${(v['Fn::GetAtt'] as string[]).join('.')}>>`;
+  return `<<${JSON.stringify(value)}>>`;
+}
+
+/** Content of the heredoc that writes `path` in the boot script. */
+export function writtenFile(script: string, path: string): string {
+  const start = script.indexOf(`cat > ${path} <<'CDK_CELERY_EOF'\n`);
+  if (start < 0) throw new Error(`${path} is not written by the boot script`);
+  const body = script.slice(script.indexOf('\n', start) + 1);
+  return body.slice(0, body.indexOf('\nCDK_CELERY_EOF\n'));
+}
+
+/** Parse a systemd command line (as systemd does for ExecStart=) into argv. */
+export function parseSystemdCommandLine(line: string): string[] {
+  const argv: string[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (line[i] === ' ') i++;
+    if (i >= line.length) break;
+    let word = '';
+    if (line[i] === '"') {
+      i++;
+      while (line[i] !== '"') {
+        if (i >= line.length) throw new Error(`unterminated quote in ${line}`);
+        if (line[i] === '\\') {
+          const next = line[i + 1];
+          word += next === 'n' ? '\n' : next === 't' ? '\t' : next;
+          i += 2;
+        } else {
+          word += line[i++];
+        }
+      }
+      i++;
+    } else {
+      while (i < line.length && line[i] !== ' ') word += line[i++];
+    }
+    argv.push(word.replace(/%%/g, '%').replace(/\$\$/g, '$'));
+  }
+  return argv;
+}
+
+/** Parse `Environment="NAME=value"` lines into a map. */
+export function parseEnvironmentLines(unit: string): { [name: string]: string } {
+  const env: { [name: string]: string } = {};
+  for (const line of unit.split('\n')) {
+    const m = /^Environment="(.*)"$/.exec(line);
+    if (!m) continue;
+    const text = m[1].replace(/\\(.)/g, '$1').replace(/%%/g, '%');
+    const eq = text.indexOf('=');
+    env[text.slice(0, eq)] = text.slice(eq + 1);
+  }
+  return env;
+}
