@@ -567,9 +567,14 @@ function positiveSeconds(prop: string, value: Duration | undefined, min: number,
   }
 }
 
-/** The architecture of an image when it can be told from its SSM parameter name. */
+/**
+ * The architecture of an image when it can be told from its SSM parameter name
+ * (`MachineImage.fromSsmParameter`, `resolveSsmParameterAtLaunch`, `latestAmazonLinux2023`...).
+ * Best effort: other images are not checked.
+ */
 function knownImageArchitecture(image: ec2.IMachineImage): ec2.InstanceArchitecture | undefined {
-  const parameterName = (image as { parameterName?: unknown }).parameterName;
+  const candidate = image as { parameterName?: unknown; props?: { parameterName?: unknown } };
+  const parameterName = candidate.parameterName ?? candidate.props?.parameterName;
   if (typeof parameterName !== 'string' || Token.isUnresolved(parameterName)) return undefined;
   if (/arm64|aarch64/.test(parameterName)) return ec2.InstanceArchitecture.ARM_64;
   if (/x86_64|amd64/.test(parameterName)) return ec2.InstanceArchitecture.X86_64;

@@ -143,16 +143,16 @@ describe('instance role: least privilege', () => {
 
   test('credentials prop overrides the broker secret: only that one is readable and named in user data', () => {
     let secretId = '';
-    const { stack } = buildFleet((st) => {
+    const { stack: ownStack } = buildFleet((st) => {
       const secret = new secretsmanager.Secret(st, 'AppUser');
       secretId = st.getLogicalId(secret.node.defaultChild as secretsmanager.CfnSecret);
       return { credentials: secret };
     });
-    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^FleetInstanceRoleDefaultPolicy') } });
+    const policies = Template.fromStack(ownStack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^FleetInstanceRoleDefaultPolicy') } });
     const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement;
     expect(statements[0]).toEqual({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: { Ref: secretId } });
     expect(JSON.stringify(statements)).not.toContain('BrokerAdmin');
-    expect(userDataText(stack)).toContain(`BROKER_SECRET_ID '<<Ref:${secretId}>>'`);
+    expect(userDataText(ownStack)).toContain(`BROKER_SECRET_ID '<<Ref:${secretId}>>'`);
   });
 });
 
@@ -165,7 +165,9 @@ describe('security group', () => {
       SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp', Description: Match.anyValue() }],
     });
     t.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
-      FromPort: 5671, ToPort: 5671, IpProtocol: 'tcp',
+      FromPort: 5671,
+      ToPort: 5671,
+      IpProtocol: 'tcp',
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FleetSecurityGroup'), 'GroupId'] },
       DestinationSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BrokerSecurityGroup'), 'GroupId'] },
     });
@@ -174,7 +176,9 @@ describe('security group', () => {
 
   test('broker allows the fleet on AMQPS and nothing else', () => {
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      FromPort: 5671, ToPort: 5671, IpProtocol: 'tcp',
+      FromPort: 5671,
+      ToPort: 5671,
+      IpProtocol: 'tcp',
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BrokerSecurityGroup'), 'GroupId'] },
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FleetSecurityGroup'), 'GroupId'] },
     });
@@ -186,9 +190,19 @@ describe('user data runs exactly the rendered command', () => {
   const variants: Array<[string, Partial<CeleryWorkerCommandOptions>]> = [
     ['defaults', {}],
     ['every option', {
-      queues: ['a', 'b.c'], concurrency: 8, pool: CeleryPool.THREADS, hostname: 'w-%n@%h', prefetchMultiplier: 2, maxTasksPerChild: 100,
-      maxMemoryPerChildKib: 200000, timeLimit: Duration.minutes(5), softTimeLimit: Duration.minutes(4), revokesMax: 500,
-      revokeExpires: Duration.minutes(30), logLevel: 'DEBUG', settings: { task_acks_late: 'True', broker_transport_options: '(json){"confirm_publish": true}' },
+      queues: ['a', 'b.c'],
+      concurrency: 8,
+      pool: CeleryPool.THREADS,
+      hostname: 'w-%n@%h',
+      prefetchMultiplier: 2,
+      maxTasksPerChild: 100,
+      maxMemoryPerChildKib: 200000,
+      timeLimit: Duration.minutes(5),
+      softTimeLimit: Duration.minutes(4),
+      revokesMax: 500,
+      revokeExpires: Duration.minutes(30),
+      logLevel: 'DEBUG',
+      settings: { task_acks_late: 'True', broker_transport_options: '(json){"confirm_publish": true}' },
       extraArguments: ['--autoscale=8,2'],
     }],
   ];
@@ -222,7 +236,7 @@ describe('user data', () => {
     expect(script.match(/amqps:\/\/[^\s"]*/g)).toEqual(['amqps://%s:%s@%s:%s/%s']);
     expect(script).toMatch(/BROKER_SECRET_ID '<<Ref:BrokerAdmin[0-9A-F]{8}>>'/);
     expect(script).toContain('secretsmanager get-secret-value');
-    expect(script).toContain("urllib.parse.quote(v, safe=\"\")");
+    expect(script).toContain('urllib.parse.quote(v, safe="")');
   });
 
   test('downloads the asset, creates the venv, installs requirements', () => {

@@ -168,13 +168,20 @@ const REFUSED_ARGUMENTS: { [flag: string]: string } = {
 
 /** Arguments the renderer owns; passing them again would contradict the typed options. */
 const OWNED_ARGUMENTS: { [flag: string]: string } = {
-  '-A': 'app', '--app': 'app',
-  '-Q': 'queues', '--queues': 'queues',
-  '-c': 'concurrency', '--concurrency': 'concurrency',
-  '-P': 'pool', '--pool': 'pool',
-  '-n': 'hostname', '--hostname': 'hostname',
+  '-A': 'app',
+  '--app': 'app',
+  '-Q': 'queues',
+  '--queues': 'queues',
+  '-c': 'concurrency',
+  '--concurrency': 'concurrency',
+  '-P': 'pool',
+  '--pool': 'pool',
+  '-n': 'hostname',
+  '--hostname': 'hostname',
   '--prefetch-multiplier': 'prefetchMultiplier',
-  '--without-mingle': 'enableMingle', '--without-gossip': 'enableGossip', '--without-heartbeat': 'enableHeartbeatEvents',
+  '--without-mingle': 'enableMingle',
+  '--without-gossip': 'enableGossip',
+  '--without-heartbeat': 'enableHeartbeatEvents',
 };
 
 const SETTING_KEY = /^[a-z][a-z0-9_]*$/;

@@ -9,7 +9,7 @@ const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 export function shellQuote(value: string): string {
   if (Token.isUnresolved(value)) return `'${value}'`;
   if (value !== '' && SHELL_SAFE.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
+  return `'${value.replace(/'/g, '\'\\\'\'')}'`;
 }
 
 const SYSTEMD_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;

@@ -72,7 +72,7 @@ describe('write-broker-env script', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const envFile = join(layout.configDir, 'broker.env');
-    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect((statSync(envFile).mode % 0o1000).toString(8)).toBe('600');
     expect(readFileSync(join(dir, 'aws.log'), 'utf8')).toContain('secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:eu-west-1:1:secret:s');
     const sourced = spawnSync('bash', ['-c', `set -a; . ${envFile}; printf %s "$CELERY_BROKER_URL"`], { encoding: 'utf8' });
     expect(kombuParse(sourced.stdout).password).toBe(password);

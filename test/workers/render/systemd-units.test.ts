@@ -67,8 +67,13 @@ describe('systemd-analyze verify', () => {
 
   test('a worker with every option, odd hostname and settings verifies cleanly', () => {
     const result = verify(allUnits({
-      queues: ['a', 'b.c'], concurrency: 4, hostname: 'w%%1@%h', timeLimit: Duration.minutes(10), softTimeLimit: Duration.minutes(9),
-      settings: { task_acks_late: 'True', broker_transport_options: '(json){"confirm_publish": true}' }, extraArguments: ['--autoscale=4,1'],
+      queues: ['a', 'b.c'],
+      concurrency: 4,
+      hostname: 'w%%1@%h',
+      timeLimit: Duration.minutes(10),
+      softTimeLimit: Duration.minutes(9),
+      settings: { task_acks_late: 'True', broker_transport_options: '(json){"confirm_publish": true}' },
+      extraArguments: ['--autoscale=4,1'],
       enableRemoteControl: false,
     }));
     expect(result.output).toBe('');
