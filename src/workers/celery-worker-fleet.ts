@@ -203,7 +203,7 @@ export interface QueueBacklogScalingProps {
  * counted; rolling updates in small signalled batches; warm drains on scale-in.
  */
 export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, ec2.IConnectable {
-  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  public readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
   public readonly autoScalingGroupName: string;
   public readonly maxCapacity: number;
   public readonly queues: string[];
@@ -327,7 +327,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     const maxBatchSize = props.maxBatchSize ?? Math.max(1, Math.floor(this.maxCapacity * 0.2));
     const minInstancesInService = props.minInstancesInService ?? Math.max(0, Math.min(this.minCapacity, this.maxCapacity - maxBatchSize));
     const bootTimeout = props.bootTimeout ?? Duration.minutes(15);
-    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+    const group = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       launchTemplate: this.launchTemplate,
@@ -343,11 +343,12 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
       healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: bootTimeout }),
       groupMetrics: [autoscaling.GroupMetrics.all()],
     });
-    this.autoScalingGroupName = this.autoScalingGroup.autoScalingGroupName;
+    this.autoScalingGroup = group;
+    this.autoScalingGroupName = group.autoScalingGroupName;
     // Instances read the secret and the code at boot: the grants must exist before the first launch.
-    this.autoScalingGroup.node.addDependency(this.role);
+    group.node.addDependency(this.role);
 
-    this.autoScalingGroup.addLifecycleHook('Drain', {
+    group.addLifecycleHook('Drain', {
       lifecycleHookName: DRAIN_LIFECYCLE_HOOK_NAME,
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
       heartbeatTimeout: heartbeat,
@@ -372,7 +373,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
       ...bootOptions,
       signal: {
         stackName: Stack.of(this).stackName,
-        logicalId: Stack.of(this).getLogicalId(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup),
+        logicalId: Stack.of(this).getLogicalId(group.node.defaultChild as autoscaling.CfnAutoScalingGroup),
       },
     });
     this.userDataSizeBytes = estimateUserDataBytes(script);

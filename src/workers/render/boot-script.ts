@@ -79,21 +79,24 @@ const EOF_MARK = 'CDK_CELERY_EOF';
 
 /**
  * Render a bash expression that evaluates to the worker's node name on the instance, expanding
- * Celery's `%h` (host name), `%n` (short name) and `%d` (domain) from `$h`, which the boot
- * script sets to `$(hostname)`, as Celery does with `socket.gethostname()`.
+ * Celery's `%h` (host name), `%n` (name before the first dot) and `%d` (after it) as Celery's
+ * `host_format` does with `socket.gethostname()`, from `$h`, `$hn` and `$hd`, which the boot
+ * script sets (see `NODE_NAME_PARTS`). Any other text is literal.
  */
 export function renderNodeNameExpression(hostnameTemplate: string): string {
-  const parts = hostnameTemplate.split(/(%[hnd%])/).filter((p) => p !== '');
+  const parts = hostnameTemplate.split(/(%[hnd])/).filter((p) => p !== '');
   return parts.map((part) => {
     switch (part) {
       case '%h': return '"${h}"';
-      case '%n': return '"${h%%.*}"';
-      case '%d': return '"${h#*.}"';
-      case '%%': return '%';
+      case '%n': return '"${hn}"';
+      case '%d': return '"${hd}"';
       default: return shellQuote(part);
     }
   }).join('');
 }
+
+/** Bash that sets `$h`, `$hn` and `$hd` for `renderNodeNameExpression`. */
+export const NODE_NAME_PARTS = 'h=$(hostname)\nhn=${h%%.*}\nhd=${h#"${hn}"}\nhd=${hd#.}';
 
 function writeFile(path: string, mode: string, content: string): string {
   if (content.split('\n').includes(EOF_MARK)) {
@@ -214,7 +217,7 @@ fi
   out.push(`${lib(BROKER_ENV_SCRIPT)}
 ${layout.systemctl} daemon-reload
 ${layout.systemctl} enable --now ${units.join(' ')}
-h=$(hostname)
+${NODE_NAME_PARTS}
 node=${renderNodeNameExpression(options.worker.hostname ?? 'celery@%h')}
 worker_ready() {
   ${layout.systemctl} is-active --quiet ${WORKER_UNIT} || return 1

@@ -28,7 +28,7 @@ const bootVariants: Array<[string, BootScriptOptions]> = [
   ['periodic restarts, remote control off, odd hostname', {
     ...base,
     periodicRestart: { onCalendar: 'Sun 02:00', window: Duration.hours(3) },
-    worker: { ...base.worker, enableRemoteControl: false, hostname: "w o'rk%%er@%n.%d", settings: { task_acks_late: 'True' } },
+    worker: { ...base.worker, enableRemoteControl: false, hostname: "w o'rk-er@%n.%d", settings: { task_acks_late: 'True' } },
   }],
   ['paths with spaces and quotes', { ...base, user: 'app user', workingDirectory: "/srv/my app's code", virtualEnvDirectory: '/srv/venv dir' }],
 ];

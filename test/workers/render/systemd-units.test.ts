@@ -69,7 +69,7 @@ describe('systemd-analyze verify', () => {
     const result = verify(allUnits({
       queues: ['a', 'b.c'],
       concurrency: 4,
-      hostname: 'w%%1@%h',
+      hostname: 'w1@%h',
       timeLimit: Duration.minutes(10),
       softTimeLimit: Duration.minutes(9),
       settings: { task_acks_late: 'True', broker_transport_options: '(json){"confirm_publish": true}' },
