@@ -26,6 +26,8 @@ export const DRAIN_LIFECYCLE_HOOK_NAME = 'cdk-celery-drain';
 export const LIFECYCLE_HEARTBEAT_MARGIN = Duration.minutes(5);
 /** Fleets larger than this get a warning: each worker holds connections and channels on the broker. */
 export const LARGE_FLEET_WARNING_CAPACITY = 50;
+/** Tag keys EC2 accepts on instances that expose tags in instance metadata. */
+const INSTANCE_METADATA_TAG_KEY = /^[A-Za-z0-9+\-=.,_:@]+$/;
 /** Default instance type: Graviton (arm64), 2 vCPUs, 8 GiB, no CPU credits. */
 export const DEFAULT_INSTANCE_TYPE = 'm7g.large';
 
@@ -383,6 +385,9 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
 
     this.addWarnings(props);
     this.addNagAcknowledgements();
+    // Tags in instance metadata (how instances learn their group name without a wider IAM
+    // permission) make EC2 refuse launches whose instance tag keys have spaces or '/'.
+    this.node.addValidation({ validate: () => this.validateInstanceTagKeys(group) });
   }
 
   /** Worker process starts after the first, per instance (`CdkCelery` `WorkerRestarts`, Sum). */
@@ -448,6 +453,17 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
       period: Duration.minutes(1),
       ...props,
     });
+  }
+
+  private validateInstanceTagKeys(group: autoscaling.AutoScalingGroup): string[] {
+    const stack = Stack.of(this);
+    const cfnGroup = group.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    const groupTags: Array<{ key: string; propagateAtLaunch?: boolean }> = stack.resolve(cfnGroup.tags.renderTags()) ?? [];
+    const templateTags: Array<{ key: string }> = stack.resolve(this.launchTemplate.tags.renderTags()) ?? [];
+    const keys = [...groupTags.filter((t) => t.propagateAtLaunch !== false), ...templateTags].map((t) => t.key);
+    return [...new Set(keys)]
+      .filter((key) => typeof key === 'string' && (!INSTANCE_METADATA_TAG_KEY.test(key) || ['.', '..', '_index'].includes(key)))
+      .map((key) => `tags: instance tag key ${JSON.stringify(key)} cannot be used with tags in instance metadata (which the fleet needs to find its group name); keys may only hold letters, digits and + - = . , _ : @ (no spaces or /). Remove the tag from the fleet or stop it from propagating to instances.`);
   }
 
   private addWarnings(props: CeleryWorkerFleetProps): void {

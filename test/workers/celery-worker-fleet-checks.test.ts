@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Duration, Stack, Tags } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -64,6 +64,19 @@ describe('invalid input fails at synth, naming the prop, the value and what is a
     const settings: { [k: string]: string } = {};
     for (let i = 0; i < 200; i++) settings[`custom_setting_number_${i}`] = 'x'.repeat(40);
     expect(() => buildFleet({ settings })).toThrow(/^user data: the rendered boot script is about \d{5} bytes, over the 16384-byte launch template limit/);
+  });
+
+  test.each(['cost center', 'team/owner'])('an instance tag key %j that instance metadata refuses', (key) => {
+    const { app, fleet } = buildFleet();
+    Tags.of(fleet).add(key, 'x');
+    expect(() => app.synth()).toThrow(new RegExp(`tags: instance tag key "${key}" cannot be used with tags in instance metadata`));
+  });
+
+  test('allowed tag keys, and keys not propagated to instances, pass', () => {
+    const { app, fleet } = buildFleet();
+    Tags.of(fleet).add('cost-center', 'a b/c');
+    Tags.of(fleet.autoScalingGroup).add('team/owner', 'x', { applyToLaunchedInstances: false, includeResourceTypes: ['AWS::AutoScaling::AutoScalingGroup'] });
+    expect(() => app.synth()).not.toThrow();
   });
 
   test('scaleOnQueueBacklog: virtualHost without queue', () => {
