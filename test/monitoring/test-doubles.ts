@@ -8,6 +8,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { IRabbitMqBroker } from '../../src/broker/rabbitmq-broker-ref';
 import { ICeleryWorkerFleet } from '../../src/workers/celery-worker-fleet-ref';
@@ -21,11 +22,22 @@ export class FakeBroker extends Resource implements IRabbitMqBroker {
   public readonly amqpsUrl = 'amqps://b-1234a5b6.mq.eu-west-1.on.aws:5671';
   public readonly managementPort = 443;
   public readonly managementUrl = 'https://b-1234a5b6.mq.eu-west-1.on.aws:443';
-  public readonly connections = new ec2.Connections();
+  public readonly connections: ec2.Connections;
+  public readonly credentials?: secretsmanager.ISecret;
 
-  constructor(scope: Construct, id: string, public readonly brokerName: string) {
+  /** With a VPC the broker gets a security group (AMQPS default port) and an admin secret, as a fleet needs. */
+  constructor(scope: Construct, id: string, public readonly brokerName: string, vpc?: ec2.IVpc) {
     super(scope, id);
     this.brokerArn = `arn:aws:mq:eu-west-1:111111111111:broker:${brokerName}:${this.brokerId}`;
+    if (vpc) {
+      const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc, allowAllOutbound: false, description: 'broker' });
+      this.connections = new ec2.Connections({ securityGroups: [securityGroup], defaultPort: ec2.Port.tcp(5671) });
+      this.credentials = new secretsmanager.Secret(this, 'Admin', {
+        generateSecretString: { secretStringTemplate: '{"username":"admin"}', generateStringKey: 'password', excludeCharacters: ',:=' },
+      });
+    } else {
+      this.connections = new ec2.Connections();
+    }
   }
 
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
