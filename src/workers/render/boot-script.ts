@@ -96,7 +96,7 @@ export function renderNodeNameExpression(hostnameTemplate: string): string {
 }
 
 /** Bash that sets `$h`, `$hn` and `$hd` for `renderNodeNameExpression`. */
-export const NODE_NAME_PARTS = 'h=$(hostname)\nhn=${h%%.*}\nhd=${h#"${hn}"}\nhd=${hd#.}';
+export const NODE_NAME_PARTS = 'h=$(uname -n)\nhn=${h%%.*}\nhd=${h#"${hn}"}\nhd=${hd#.}';
 
 function writeFile(path: string, mode: string, content: string): string {
   if (content.split('\n').includes(EOF_MARK)) {

@@ -94,7 +94,7 @@ describe('periodic restart rule', () => {
 
 describe('node name expression', () => {
   const expand = (template: string, host?: string) => spawnSync('bash', ['-c', [
-    NODE_NAME_PARTS.replace('h=$(hostname)', host === undefined ? 'h=$(hostname)' : `h=${host}`),
+    NODE_NAME_PARTS.replace('h=$(uname -n)', host === undefined ? 'h=$(uname -n)' : `h=${host}`),
     `node=${renderNodeNameExpression(template)}`,
     'printf %s "$node"',
   ].join('\n')], { encoding: 'utf8' }).stdout;
