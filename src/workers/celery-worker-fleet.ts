@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Stack, TagManager, Token, Tokenization } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -459,7 +459,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     const stack = Stack.of(this);
     const cfnGroup = group.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     const groupTags: Array<{ key: string; propagateAtLaunch?: boolean }> = stack.resolve(cfnGroup.tags.renderTags()) ?? [];
-    const templateTags: Array<{ key: string }> = stack.resolve(this.launchTemplate.tags.renderTags()) ?? [];
+    const templateTags: Array<{ key: string }> = stack.resolve(TagManager.of(this.launchTemplate)?.renderTags()) ?? [];
     const keys = [...groupTags.filter((t) => t.propagateAtLaunch !== false), ...templateTags].map((t) => t.key);
     return [...new Set(keys)]
       .filter((key) => typeof key === 'string' && (!INSTANCE_METADATA_TAG_KEY.test(key) || ['.', '..', '_index'].includes(key)))
