@@ -1,10 +1,9 @@
-import { Aspects, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { APP_DIR, buildFleet } from './fleet-fixture';
+import { buildFleet } from './fleet-fixture';
 import { parseEnvironmentLines, parseSystemdCommandLine, userDataText, writtenFile } from './user-data';
 import {
   CeleryPool, CeleryWorkerCommandOptions, USER_DATA_LIMIT_BYTES, WorkerCode, renderCeleryWorkerCommand,
