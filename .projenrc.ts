@@ -89,6 +89,20 @@ project.addTask('bench', {
   receiveArgs: true,
 });
 
+// Building the Python wheel (`package:python`) pip-installs setuptools and twine from PyPI, which
+// CI machines here cannot reach. The build still generates the Python bindings from the jsii
+// assembly and byte-compiles them, so a change that breaks the Python target fails the build;
+// run `npx projen package:python` where PyPI is reachable to build the wheel itself.
+const pythonCode = project.addTask('package:python:code', {
+  description: 'Generate the Python bindings (no wheel, no PyPI) and byte-compile them',
+});
+pythonCode.exec('jsii-pacmak -v --target python --code-only');
+pythonCode.exec('python3 -m compileall -q dist/python/src');
+const packageAll = project.tasks.tryFind('package-all');
+packageAll?.reset();
+packageAll?.spawn(project.tasks.tryFind('package:js')!);
+packageAll?.spawn(pythonCode);
+
 // Every README example must compile (strict jsii-rosetta) and transliterate to Python.
 const rosetta = project.addTask('rosetta:extract', {
   description: 'Compile and transliterate the README examples',
