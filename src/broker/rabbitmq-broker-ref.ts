@@ -1,4 +1,4 @@
-import { IResource } from 'aws-cdk-lib';
+import { Duration, IResource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -58,6 +58,13 @@ export interface IRabbitMqBroker extends IResource, ec2.IConnectable {
    * The administrator credentials secret (JSON with `username` and `password`), if known.
    */
   readonly credentials?: secretsmanager.ISecret;
+
+  /**
+   * The broker's `consumer_timeout`, if known: a consumer that holds a delivery unacknowledged
+   * longer than this has its channel closed. Celery tasks (with late acks) and ETA/countdown waits
+   * must stay below it. `Duration.millis(0)` means no timeout.
+   */
+  readonly consumerTimeout?: Duration;
 
   /**
    * Return the given named metric for this broker (namespace `AWS/AmazonMQ`,
