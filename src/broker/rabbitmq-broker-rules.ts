@@ -1,0 +1,175 @@
+import { Annotations, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { IConstruct } from 'constructs';
+import { RabbitMqDeploymentMode } from './rabbitmq-deployment-mode';
+import { ENGINE_VERSION_FORMAT, RabbitMqEngineVersion, SUPPORTED_NEW_BROKER_ENGINE_VERSIONS } from './rabbitmq-engine-version';
+import { INSTANCE_TYPE_FORMAT, REFUSED_INSTANCE_TYPES, RabbitMqInstanceType } from './rabbitmq-instance-type';
+import { RabbitMqMaintenanceWindow } from './rabbitmq-maintenance-window';
+
+// Synth-time rules of Amazon MQ for RabbitMQ. Not re-exported: the constants a user may need are
+// on the public classes. Every rule skips values that are unresolved tokens.
+
+/**
+ * Instance families each engine major version runs on. RabbitMQ 4.x: m7g only; 3.13: m7g and m5.
+ * Majors missing here (a future 5.x) are not checked.
+ */
+export const ENGINE_INSTANCE_FAMILIES: { [major: string]: string[] } = {
+  3: ['m7g', 'm5'],
+  4: ['m7g'],
+};
+
+/** Families this library knows; another family (through `RabbitMqInstanceType.of`) gets a warning. */
+export const KNOWN_INSTANCE_FAMILIES = ['m7g', 'm5'];
+
+/** Instance types meant for evaluation; they get a warning. */
+export const EVALUATION_INSTANCE_TYPES = ['mq.m7g.medium'];
+
+/** Broker names: 1 to 50 letters, digits, `-` and `_`. */
+export const BROKER_NAME_FORMAT = /^[A-Za-z0-9_-]{1,50}$/;
+
+/** Usernames Amazon MQ accepts: 2 to 100 letters, digits, `-`, `.`, `_` and `~`. */
+export const USERNAME_FORMAT = /^[A-Za-z0-9._~-]{2,100}$/;
+
+/** Amazon MQ accepts at most 5 security groups per broker. */
+export const MAX_SECURITY_GROUPS = 5;
+
+const TIME_OF_DAY_FORMAT = /^([01]\d|2[0-3]):[0-5]\d$/;
+const TIME_ZONE_FORMAT = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/;
+
+export function validateEngineVersion(engineVersion: RabbitMqEngineVersion): void {
+  const version = engineVersion.version;
+  if (Token.isUnresolved(version)) return;
+  const allowed = `use ${SUPPORTED_NEW_BROKER_ENGINE_VERSIONS.join(' or ')} (RabbitMqEngineVersion.V3_13, RabbitMqEngineVersion.V4_2)`;
+  const match = ENGINE_VERSION_FORMAT.exec(version);
+  if (!match) {
+    throw new Error(`engineVersion: ${JSON.stringify(version)} is not allowed; ${allowed}, in the MAJOR.MINOR format`);
+  }
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  if (major < 3 || (major === 3 && minor < 13)) {
+    throw new Error(`engineVersion: ${version} is not allowed; ${allowed}. RabbitMQ 3.12 and older are end of support on Amazon MQ.`);
+  }
+}
+
+export function validateInstanceType(instanceType: RabbitMqInstanceType): void {
+  const name = instanceType.name;
+  if (Token.isUnresolved(name)) return;
+  const refused = REFUSED_INSTANCE_TYPES[name];
+  if (refused) {
+    throw new Error(`instanceType: ${name} is not allowed; use an mq.m7g.* type such as mq.m7g.large (${refused}; mq.m7g.medium is the evaluation size)`);
+  }
+  if (!INSTANCE_TYPE_FORMAT.test(name)) {
+    throw new Error(`instanceType: ${JSON.stringify(name)} is not allowed; use the full name mq.FAMILY.SIZE, for example mq.m7g.large (RabbitMqInstanceType.M7G_LARGE)`);
+  }
+}
+
+/** Engine/instance compatibility, auto minor version upgrades, and warnings for unusual pairs. */
+export function validateEngineAndInstance(scope: IConstruct, engineVersion: RabbitMqEngineVersion,
+  instanceType: RabbitMqInstanceType, autoMinorVersionUpgrade: boolean): void {
+  const major = engineVersion.majorVersion;
+  const family = instanceType.family;
+  const families = major === undefined ? undefined : ENGINE_INSTANCE_FAMILIES[String(major)];
+  if (families && family && KNOWN_INSTANCE_FAMILIES.includes(family) && !families.includes(family)) {
+    throw new Error(`instanceType: ${instanceType.name} is not allowed with engineVersion ${engineVersion.version}; `
+      + `use an ${families.map(f => `mq.${f}.*`).join(' or ')} type (RabbitMQ ${major}.x runs only on ${families.join(', ')})`);
+  }
+  if (!autoMinorVersionUpgrade && major !== undefined) {
+    // Every version a new broker may use (3.13 and later) requires it.
+    throw new Error(`autoMinorVersionUpgrade: false is not allowed with engineVersion ${engineVersion.version}; use true `
+      + '(Amazon MQ requires automatic minor version upgrades for RabbitMQ 3.13 and later; they happen in the maintenance window)');
+  }
+  if (family && !KNOWN_INSTANCE_FAMILIES.includes(family)) {
+    Annotations.of(scope).addWarningV2('cdk-celery:brokerUnknownInstanceFamily',
+      `instanceType ${instanceType.name}: the ${family} family is not one this library knows (${KNOWN_INSTANCE_FAMILIES.join(', ')}); `
+      + 'its compatibility with the engine version was not checked.');
+  }
+  if (EVALUATION_INSTANCE_TYPES.includes(instanceType.name)) {
+    Annotations.of(scope).addWarningV2('cdk-celery:brokerEvaluationInstanceType',
+      `instanceType ${instanceType.name} is meant for evaluation; use mq.m7g.large or larger for production Celery workloads.`);
+  }
+  if (engineVersion.isUpgradeOnly) {
+    Annotations.of(scope).addWarningV2('cdk-celery:brokerEngineUpgradeOnly',
+      `engineVersion ${engineVersion.version} can only be reached by upgrading an existing 4.2 broker; creating a new broker with it fails. `
+      + 'RabbitMQ 4.3 also refuses global QoS and transient non-exclusive queues (use Celery 5.5 or later), and consumer_timeout no longer applies to classic queues.');
+  }
+}
+
+export function validateBrokerName(brokerName: string): void {
+  if (Token.isUnresolved(brokerName)) return;
+  if (!BROKER_NAME_FORMAT.test(brokerName)) {
+    throw new Error(`brokerName: ${JSON.stringify(brokerName)} is not allowed; use 1 to 50 letters, digits, '-' and '_' `
+      + '(the name is the Broker dimension of the metrics; changing it replaces the broker)');
+  }
+}
+
+export function validateUsername(prop: string, username: string): void {
+  if (Token.isUnresolved(username)) return;
+  if (!USERNAME_FORMAT.test(username)) {
+    throw new Error(`${prop}: ${JSON.stringify(username)} is not allowed; use 2 to 100 letters, digits, '-', '.', '_' and '~'`);
+  }
+}
+
+export function validateMaintenanceWindow(window: RabbitMqMaintenanceWindow): void {
+  if (!Token.isUnresolved(window.timeOfDay) && !TIME_OF_DAY_FORMAT.test(window.timeOfDay)) {
+    throw new Error(`maintenanceWindow.timeOfDay: ${JSON.stringify(window.timeOfDay)} is not allowed; use HH:MM in 24-hour format, for example 03:00`);
+  }
+  const timeZone = window.timeZone;
+  if (timeZone !== undefined && !Token.isUnresolved(timeZone) && !TIME_ZONE_FORMAT.test(timeZone)) {
+    throw new Error(`maintenanceWindow.timeZone: ${JSON.stringify(timeZone)} is not allowed; use UTC or an IANA time zone name such as Europe/Paris`);
+  }
+}
+
+export function validateSecurityGroupCount(securityGroups: ec2.ISecurityGroup[]): void {
+  if (securityGroups.length === 0 || securityGroups.length > MAX_SECURITY_GROUPS) {
+    throw new Error(`securityGroups: ${securityGroups.length} security groups is not allowed; use 1 to ${MAX_SECURITY_GROUPS}`);
+  }
+}
+
+/**
+ * The subnets of a private broker: exactly one for a single instance (default: the first subnet
+ * of the default selection, which prefers private subnets); for a cluster, subnets in distinct
+ * Availability Zones, at least one (default: one per AZ). Amazon MQ cannot create its VPC
+ * endpoints with two subnets in the same AZ.
+ */
+export function selectBrokerSubnets(scope: IConstruct, vpc: ec2.IVpc, deploymentMode: RabbitMqDeploymentMode,
+  vpcSubnets: ec2.SubnetSelection | undefined): ec2.ISubnet[] {
+  if (deploymentMode === RabbitMqDeploymentMode.SINGLE_INSTANCE) {
+    const subnets = vpc.selectSubnets(vpcSubnets ?? { onePerAz: true }).subnets;
+    if (vpcSubnets === undefined) {
+      if (subnets.length === 0) throw new Error('vpc: the VPC has no subnets; pass a VPC with at least one private subnet');
+      return subnets.slice(0, 1);
+    }
+    if (subnets.length !== 1) {
+      throw new Error(`vpcSubnets: a selection of ${describeSubnets(subnets)} is not allowed; use a selection of exactly one subnet `
+        + 'for a SINGLE_INSTANCE broker, for example { subnets: [vpc.privateSubnets[0]] }');
+    }
+    return subnets;
+  }
+
+  const subnets = vpc.selectSubnets(vpcSubnets ?? { onePerAz: true }).subnets;
+  if (subnets.length === 0) {
+    throw new Error(`vpcSubnets: a selection of ${describeSubnets(subnets)} is not allowed; use at least one subnet for a private CLUSTER_MULTI_AZ broker`);
+  }
+  const seen = new Map<string, number>();
+  for (const subnet of subnets) {
+    const az = subnet.availabilityZone;
+    if (Token.isUnresolved(az)) continue;
+    seen.set(az, (seen.get(az) ?? 0) + 1);
+  }
+  const repeated = [...seen.entries()].filter(([, n]) => n > 1).map(([az]) => az);
+  if (repeated.length > 0) {
+    throw new Error(`vpcSubnets: a selection of ${describeSubnets(subnets)} is not allowed; use subnets in distinct Availability Zones `
+      + `for a CLUSTER_MULTI_AZ broker (${repeated.join(', ')} has more than one), for example { subnetType: ..., onePerAz: true }`);
+  }
+  if (subnets.length === 1) {
+    Annotations.of(scope).addWarningV2('cdk-celery:brokerClusterOneSubnet',
+      'vpcSubnets selects one subnet: the cluster\'s nodes still span Availability Zones, but clients reach it through endpoints in one AZ only. '
+      + 'Select one subnet in each of several AZs (the default selects one per AZ).');
+  }
+  return subnets;
+}
+
+function describeSubnets(subnets: ec2.ISubnet[]): string {
+  const where = subnets.map(s => (Token.isUnresolved(s.availabilityZone) ? s.node.path : s.availabilityZone));
+  return `${subnets.length} subnet${subnets.length === 1 ? '' : 's'}${where.length ? ` (${where.join(', ')})` : ''}`;
+}

@@ -1,0 +1,80 @@
+import { Token } from 'aws-cdk-lib';
+
+/**
+ * Versions Amazon MQ accepts for new RabbitMQ brokers. 3.9 to 3.12 are end of support; 4.3 can
+ * only be reached by upgrading a 4.2 broker (see `RabbitMqEngineVersion.of`).
+ */
+export const SUPPORTED_NEW_BROKER_ENGINE_VERSIONS = ['3.13', '4.2'];
+
+/**
+ * Versions that Amazon MQ offers only as an in-place upgrade of an existing broker.
+ * Kept apart so that a change on the AWS side is one edit here and one test.
+ */
+export const UPGRADE_ONLY_ENGINE_VERSIONS = ['4.3'];
+
+/** `MAJOR.MINOR` with an optional patch number. */
+export const ENGINE_VERSION_FORMAT = /^(\d+)\.(\d+)(\.\d+)?$/;
+
+/**
+ * A RabbitMQ engine version of Amazon MQ.
+ *
+ * RabbitMQ 4.x on Amazon MQ declares quorum queues by default. Quorum queues refuse global QoS
+ * (`basic.qos` with `global=true`), which Celery used for its prefetch limit: use Celery 5.5 or
+ * later, whose `worker_detect_quorum_queues` setting (on by default) notices quorum queues and
+ * switches to per-consumer QoS. Celery 5.4 and older need RabbitMQ 3.13 or queues declared as
+ * classic (`x-queue-type: classic`).
+ */
+export class RabbitMqEngineVersion {
+  /**
+   * RabbitMQ 3.13: classic queues by default; runs on `mq.m5.*` and `mq.m7g.*`.
+   * Choose it for Celery 5.4 and older.
+   */
+  public static readonly V3_13 = new RabbitMqEngineVersion('3.13');
+
+  /**
+   * RabbitMQ 4.2, the version Amazon MQ recommends: quorum queues by default, `mq.m7g.*` only.
+   * Needs Celery 5.5 or later (see the class documentation).
+   */
+  public static readonly V4_2 = new RabbitMqEngineVersion('4.2');
+
+  /**
+   * Any other version, for example a version Amazon MQ adds after this library was released.
+   *
+   * There is deliberately no constant for 4.3: Amazon MQ offers it only as an upgrade of a 4.2
+   * broker, so `of('4.3')` is accepted with a warning, for upgrading an existing broker. RabbitMQ
+   * 4.3 also refuses global QoS and transient non-exclusive queues, and `consumer_timeout` no
+   * longer applies to classic queues there.
+   *
+   * @param version `MAJOR.MINOR`, for example `4.2`
+   */
+  public static of(version: string): RabbitMqEngineVersion {
+    return new RabbitMqEngineVersion(version);
+  }
+
+  /** The version string passed to CloudFormation, for example `4.2`. */
+  public readonly version: string;
+
+  private constructor(version: string) {
+    this.version = version;
+  }
+
+  /**
+   * The major version (3, 4, ...), or undefined when the version is a token or not in the
+   * `MAJOR.MINOR` format.
+   */
+  public get majorVersion(): number | undefined {
+    if (Token.isUnresolved(this.version)) return undefined;
+    const match = ENGINE_VERSION_FORMAT.exec(this.version);
+    return match ? Number(match[1]) : undefined;
+  }
+
+  /** Whether this version can only be reached by upgrading an existing broker. */
+  public get isUpgradeOnly(): boolean {
+    return UPGRADE_ONLY_ENGINE_VERSIONS.includes(this.version);
+  }
+
+  /** The version string. */
+  public toString(): string {
+    return this.version;
+  }
+}
