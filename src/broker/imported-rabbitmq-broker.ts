@@ -1,0 +1,54 @@
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { RabbitMqBrokerAttributes } from './rabbitmq-broker-attributes';
+import { RabbitMqBrokerBase } from './rabbitmq-broker-base';
+import { AMQPS_PORT, MANAGEMENT_PORT } from './rabbitmq-broker-ports';
+import { validateBrokerName } from './rabbitmq-broker-rules';
+
+const BROKER_ID_FORMAT = /^b-[A-Za-z0-9-]+$/;
+
+/**
+ * A broker defined elsewhere. Not exported from the package: `RabbitMqBroker.fromRabbitMqBrokerAttributes`
+ * returns it as an `IRabbitMqBroker`.
+ */
+export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
+  public readonly brokerId: string;
+  public readonly brokerArn: string;
+  public readonly brokerName: string;
+  public readonly endpointHost: string;
+  public readonly amqpsPort: number = AMQPS_PORT;
+  public readonly amqpsUrl: string;
+  public readonly managementPort: number = MANAGEMENT_PORT;
+  public readonly managementUrl: string;
+  public readonly connections: ec2.Connections;
+  public readonly credentials?: secretsmanager.ISecret;
+  public readonly consumerTimeout?: Duration;
+
+  constructor(scope: Construct, id: string, attrs: RabbitMqBrokerAttributes) {
+    super(scope, id);
+    if (!Token.isUnresolved(attrs.brokerId) && !BROKER_ID_FORMAT.test(attrs.brokerId)) {
+      throw new Error(`brokerId: ${JSON.stringify(attrs.brokerId)} is not allowed; use the broker id, for example b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9`);
+    }
+    validateBrokerName(attrs.brokerName);
+    const stack = Stack.of(this);
+    this.brokerId = attrs.brokerId;
+    this.brokerName = attrs.brokerName;
+    this.brokerArn = attrs.brokerArn ?? stack.formatArn({
+      service: 'mq',
+      resource: 'broker',
+      resourceName: `${attrs.brokerName}:${attrs.brokerId}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.endpointHost = attrs.endpointHost ?? `${attrs.brokerId}.mq.${stack.region}.${stack.urlSuffix}`;
+    this.amqpsUrl = `amqps://${this.endpointHost}:${AMQPS_PORT}`;
+    this.managementUrl = `https://${this.endpointHost}:${MANAGEMENT_PORT}`;
+    this.connections = new ec2.Connections({
+      securityGroups: attrs.securityGroups ?? [],
+      defaultPort: ec2.Port.tcp(AMQPS_PORT),
+    });
+    this.credentials = attrs.credentials;
+    this.consumerTimeout = attrs.consumerTimeout;
+  }
+}

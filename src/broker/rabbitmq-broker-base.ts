@@ -1,0 +1,190 @@
+import { Duration, Resource } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { IRabbitMqBroker } from './rabbitmq-broker-ref';
+
+/** CloudWatch namespace of Amazon MQ metrics. */
+export const AMAZON_MQ_METRICS_NAMESPACE = 'AWS/AmazonMQ';
+
+/**
+ * Dimension key of the broker-level metrics, whose value is the broker NAME (not its id).
+ */
+export const BROKER_DIMENSION = 'Broker';
+
+/**
+ * Dimension key of `NetworkIn`/`NetworkOut`. The current AWS page lists `Broker`; an older copy
+ * said `BrokerId`. Kept apart so that a correction is one edit here and one test.
+ */
+export const NETWORK_METRICS_DIMENSION = 'Broker';
+
+/** Period of every metric helper: Amazon MQ publishes one data point per minute. */
+export const BROKER_METRICS_PERIOD = Duration.minutes(1);
+
+/**
+ * Shared implementation of `IRabbitMqBroker` for created and imported brokers: the metric helpers
+ * (namespace `AWS/AmazonMQ`, dimension `Broker` = broker name, 1-minute period) and
+ * `grantReadCredentials`.
+ */
+export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBroker {
+  public abstract readonly brokerId: string;
+  public abstract readonly brokerArn: string;
+  public abstract readonly brokerName: string;
+  public abstract readonly endpointHost: string;
+  public abstract readonly amqpsPort: number;
+  public abstract readonly amqpsUrl: string;
+  public abstract readonly managementPort: number;
+  public abstract readonly managementUrl: string;
+  public abstract readonly connections: ec2.Connections;
+  public abstract readonly credentials?: secretsmanager.ISecret;
+  public abstract readonly consumerTimeout?: Duration;
+
+  /**
+   * The named broker-level metric (namespace `AWS/AmazonMQ`, dimension `Broker` = broker name,
+   * 1-minute period, Average unless `props` says otherwise).
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: AMAZON_MQ_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { [BROKER_DIMENSION]: this.brokerName },
+      period: BROKER_METRICS_PERIOD,
+      ...props,
+    }).attachTo(this);
+  }
+
+  /** Bytes received by the broker (Sum per period). The incident's first signal. */
+  public metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.networkMetric('NetworkIn', props);
+  }
+
+  /** Bytes sent by the broker (Sum per period). */
+  public metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.networkMetric('NetworkOut', props);
+  }
+
+  /** RabbitMQ memory used, bytes (Maximum). */
+  public metricMemoryUsed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RabbitMQMemUsed', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** RabbitMQ memory high watermark, bytes (Maximum); publishers are blocked above it. */
+  public metricMemoryLimit(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RabbitMQMemLimit', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * RabbitMQ memory used as a percent of the memory limit: `100 * used / memLimit`, from the
+   * Maximum of both over 1-minute periods.
+   */
+  public metricMemoryUsedPercent(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric {
+    return new cloudwatch.MathExpression({
+      expression: '100 * used / memLimit',
+      usingMetrics: { used: this.metricMemoryUsed(), memLimit: this.metricMemoryLimit() },
+      label: 'RabbitMQ memory used (% of limit)',
+      period: BROKER_METRICS_PERIOD,
+      ...props,
+    });
+  }
+
+  /** System CPU utilization, percent (Maximum). */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SystemCpuUtilization', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Free disk, bytes (Minimum). */
+  public metricDiskFree(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RabbitMQDiskFree', { statistic: cloudwatch.Stats.MINIMUM, ...props });
+  }
+
+  /** Disk free limit below which publishers are blocked, bytes (Maximum). */
+  public metricDiskFreeLimit(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RabbitMQDiskFreeLimit', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Open connections (Maximum). */
+  public metricConnectionCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ConnectionCount', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Open channels (Maximum). */
+  public metricChannelCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ChannelCount', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Consumers (Minimum: a dip to zero is what matters). */
+  public metricConsumerCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ConsumerCount', { statistic: cloudwatch.Stats.MINIMUM, ...props });
+  }
+
+  /** Messages ready for delivery, all queues (Maximum). */
+  public metricMessageReadyCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('MessageReadyCount', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Messages delivered and not yet acknowledged, all queues (Maximum). */
+  public metricMessageUnacknowledgedCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('MessageUnacknowledgedCount', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Publish rate, messages per second (Average). */
+  public metricPublishRate(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('PublishRate', { statistic: cloudwatch.Stats.AVERAGE, ...props });
+  }
+
+  /**
+   * Ready messages in one queue (Maximum; dimensions `Broker`, `VirtualHost`, `Queue`).
+   *
+   * Amazon MQ publishes queue-level metrics only for RabbitMQ 3.x, for the first 500 queues, and
+   * not for names with spaces or non-ASCII characters. RabbitMQ 4.x brokers publish none: the
+   * metric stays empty there; use `metricMessageReadyCount`.
+   *
+   * @param queueName the queue, for example `celery`
+   * @param virtualHost the virtual host (default `/`)
+   */
+  public metricQueueMessageReadyCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queueMetric('MessageReadyCount', cloudwatch.Stats.MAXIMUM, queueName, virtualHost, props);
+  }
+
+  /**
+   * Consumers of one queue (Minimum; dimensions `Broker`, `VirtualHost`, `Queue`). Same
+   * availability as `metricQueueMessageReadyCount`: none on RabbitMQ 4.x.
+   *
+   * @param queueName the queue, for example `celery`
+   * @param virtualHost the virtual host (default `/`)
+   */
+  public metricQueueConsumerCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queueMetric('ConsumerCount', cloudwatch.Stats.MINIMUM, queueName, virtualHost, props);
+  }
+
+  /**
+   * Grant read access to the administrator credentials secret.
+   * Throws if the broker was imported without one.
+   */
+  public grantReadCredentials(grantee: iam.IGrantable): iam.Grant {
+    if (!this.credentials) {
+      throw new Error(`grantReadCredentials: the broker ${this.node.path} has no credentials secret; `
+        + 'import it with fromRabbitMqBrokerAttributes({ ..., credentials }) to grant access to one.');
+    }
+    return this.credentials.grantRead(grantee);
+  }
+
+  private networkMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(metricName, {
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+      dimensionsMap: props?.dimensionsMap ?? { [NETWORK_METRICS_DIMENSION]: this.brokerName },
+    });
+  }
+
+  private queueMetric(metricName: string, statistic: string, queueName: string, virtualHost: string | undefined,
+    props: cloudwatch.MetricOptions | undefined): cloudwatch.Metric {
+    return this.metric(metricName, {
+      statistic,
+      ...props,
+      // The queue dimensions are the point of these helpers: they win over props.
+      dimensionsMap: { [BROKER_DIMENSION]: this.brokerName, VirtualHost: virtualHost ?? '/', Queue: queueName },
+    });
+  }
+}
