@@ -1,0 +1,380 @@
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { hostname, tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { pollUntil, Reaper, taggedProcesses, withTimeout } from './reaper';
+import type { CeleryWorkerCommand } from '../../src/workers/render';
+
+/** Where the harness' Celery application (`harness_tasks`) lives: the workers' working directory. */
+export const HARNESS_APP_DIR = join(__dirname, 'app');
+/** The application of `HARNESS_APP_DIR`, as passed to `-A`. */
+export const HARNESS_APP = 'harness_tasks';
+const DRIVER = join(__dirname, 'celery_driver.py');
+const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/** One Celery installation the tests run against. */
+export interface CeleryInstall {
+  /** Short name for test titles. */
+  readonly label: string;
+  /** Its Python interpreter. */
+  readonly python: string;
+  /** What replaces the rendered argv[0] (`celery`): the executable, or `python -m celery`. */
+  readonly celery: string[];
+  /** `celery.__version__`; unset when the installation is absent. */
+  readonly version?: string;
+  /** Why the installation is absent (executable or module missing); unset when present. */
+  readonly absent?: string;
+}
+
+let installs: CeleryInstall[] | undefined;
+
+/**
+ * The two Celery lines of the test matrix: Debian's 5.2.6 (exits 0 after a crash) and the venv's
+ * current release (`CELERY_VENV_DIR`, default `.venv-celery`). Both are installed by
+ * scripts/install-test-deps.sh. An installation counts as absent only when its interpreter or
+ * its `celery` module is missing; any other failure to load Celery throws.
+ */
+export function celeryInstalls(): CeleryInstall[] {
+  if (installs) return installs;
+  const venv = process.env.CELERY_VENV_DIR ?? join(REPO_ROOT, '.venv-celery');
+  const candidates = [
+    { label: 'debian', python: '/usr/bin/python3', celery: ['/usr/bin/python3', '-m', 'celery'] },
+    { label: 'venv', python: join(venv, 'bin', 'python'), celery: [join(venv, 'bin', 'celery')] },
+  ];
+  installs = candidates.map((c) => {
+    if (!existsSync(c.python)) return { ...c, absent: `${c.python} does not exist (run scripts/install-test-deps.sh)` };
+    if (!existsSync(c.celery[0])) return { ...c, absent: `${c.celery[0]} does not exist (run scripts/install-test-deps.sh)` };
+    const probe = spawnSync(c.python, ['-c', 'import celery, sys; sys.stdout.write(celery.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+    if (probe.status !== 0) {
+      if (/ModuleNotFoundError: No module named 'celery'/.test(probe.stderr)) {
+        return { ...c, absent: `no celery module for ${c.python} (run scripts/install-test-deps.sh)` };
+      }
+      throw new Error(`${c.python}: importing celery failed:\n${probe.stderr}${probe.error ?? ''}`);
+    }
+    return { ...c, label: `${c.label} celery ${probe.stdout}`, version: probe.stdout };
+  });
+  return installs;
+}
+
+/**
+ * A test per Celery installation. An absent installation gets a skipped test whose title, and a
+ * warning, say why; a present one runs `fn`.
+ */
+export function testEachCelery(name: string, fn: (install: CeleryInstall) => Promise<void>, timeoutMs?: number): void {
+  for (const install of celeryInstalls()) {
+    if (install.absent) {
+      // eslint-disable-next-line no-console
+      console.warn(`skipping "${name}" on ${install.label}: ${install.absent}`);
+      test.skip(`${install.label}: ${name} (skipped: ${install.absent})`, () => undefined);
+    } else {
+      test(`${install.label}: ${name}`, () => fn(install), timeoutMs);
+    }
+  }
+}
+
+/** The node name Celery gives `--hostname`/`-n` (or its default), expanding %h %n %d as `host_format`. */
+export function expandNodeName(argv: string[]): string {
+  let template: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') break;
+    if (argv[i] === '-n' || argv[i] === '--hostname') template = argv[i + 1];
+    else if (argv[i].startsWith('--hostname=')) template = argv[i].slice('--hostname='.length);
+  }
+  const host = hostname();
+  const short = host.split('.')[0];
+  const domain = host.includes('.') ? host.slice(host.indexOf('.') + 1) : '';
+  const values: { [c: string]: string } = { 'h': host, 'n': short, 'd': domain, '%': '%' };
+  const name = (template ?? 'celery@%h').replace(/%([hnd%])/g, (_, c: string) => values[c]);
+  return name.includes('@') ? name : `celery@${name}`;
+}
+
+export interface StartWorkerOptions {
+  readonly install: CeleryInstall;
+  /** The command as rendered; argv[0] is replaced by the installation's `celery`, nothing else changes. */
+  readonly command: CeleryWorkerCommand;
+  /** `CELERY_BROKER_URL` (on an instance it comes from the unit's EnvironmentFile). */
+  readonly brokerUrl: string;
+  /** Working directory (where `-A` is importable). */
+  readonly cwd?: string;
+  /** More environment (for example task paths); applied after the rendered environment. */
+  readonly env?: { [name: string]: string };
+  /** Expected node name; the start fails if the argv would give another (a guard against collisions). */
+  readonly nodeName?: string;
+}
+
+export interface WorkerExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A running `celery worker`, in its own process group whose id is `pid`. */
+export interface CeleryWorker {
+  readonly pid: number;
+  readonly nodeName: string;
+  /** What was executed. */
+  readonly argv: string[];
+  readonly env: { [name: string]: string };
+  /** Marker value in the environment of the worker and its pool processes (see reaper.ts). */
+  readonly harnessId: string;
+  /** Settles when the main process exits. */
+  readonly exited: Promise<WorkerExit>;
+  /** Whether the main process has exited. */
+  readonly hasExited: boolean;
+  /** Live processes of this worker (main process and pool children). */
+  processIds(): number[];
+  /** Everything the worker wrote to stdout and stderr so far. */
+  log(): string;
+  /** Resolves when the worker is ready; rejects if it exits first (a usage error, a crash) or times out. */
+  waitReady(timeoutMs?: number): Promise<void>;
+  /** Resolves with the first match of `pattern` in the log; rejects on exit or timeout. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** SIGTERM to the main process only, as systemd's `KillMode=mixed` does on stop. */
+  term(): void;
+  /** Send a signal to the whole process group (main process and pool children). */
+  signalGroup(signal: NodeJS.Signals): void;
+  /** SIGKILL to the whole process group. */
+  kill(): void;
+  /** Stop: TERM, then KILL after `graceMs`; kills stragglers tagged with the worker's marker. Idempotent. */
+  stop(graceMs?: number): Promise<WorkerExit>;
+}
+
+const live = new Set<CeleryWorker>();
+const READY_TIMEOUT_MS = 60_000;
+/**
+ * Base environment of a worker: what a systemd service gets, not the test runner's environment.
+ * No bytecode: the app lives in the source tree, where __pycache__ would only be clutter.
+ */
+const BASE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: tmpdir(), PYTHONDONTWRITEBYTECODE: '1' };
+
+/** argv[0] replaced by the installation's celery; the rest exactly as rendered. */
+export function workerArgv(install: CeleryInstall, command: CeleryWorkerCommand): string[] {
+  return [...install.celery, ...command.argv.slice(1)];
+}
+
+/**
+ * Start `celery worker` exactly as rendered: the rendered argv (only the executable swapped for
+ * the installation's) and the rendered environment plus `CELERY_BROKER_URL`, in a fresh process
+ * group. Output is captured for `waitReady` and failure messages.
+ */
+export function startWorker(options: StartWorkerOptions): CeleryWorker {
+  if (options.install.absent) throw new Error(`${options.install.label} is absent: ${options.install.absent}`);
+  const argv = workerArgv(options.install, options.command);
+  const nodeName = expandNodeName(argv);
+  if (options.nodeName !== undefined && options.nodeName !== nodeName) {
+    throw new Error(`the argv names the worker ${nodeName}, not ${options.nodeName}: ${argv.join(' ')}`);
+  }
+  const reaper = Reaper.start('celery');
+  const env = { ...BASE_ENV, ...options.command.environment, CELERY_BROKER_URL: options.brokerUrl, ...options.env, ...reaper.env };
+  const child: ChildProcess = spawn(argv[0], argv.slice(1), {
+    cwd: options.cwd ?? HARNESS_APP_DIR, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => { output += d; });
+  child.stderr!.on('data', (d) => { output += d; });
+  let exitInfo: WorkerExit | undefined;
+  const exited = new Promise<WorkerExit>((resolvePromise) => {
+    child.once('error', (error) => {
+      output += `\n[harness] spawn failed: ${error.message}\n`;
+      exitInfo = { code: -1, signal: null };
+      resolvePromise(exitInfo);
+    });
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      resolvePromise(exitInfo);
+    });
+  });
+  const pid = child.pid ?? -1;
+  const describe = () => `${nodeName} (${argv.join(' ')})\n${output.split('\n').slice(-40).join('\n')}`;
+
+  const waitForLog = async (pattern: RegExp, timeoutMs = READY_TIMEOUT_MS) => pollUntil(() => {
+    const match = output.match(pattern);
+    if (match) return match;
+    if (exitInfo) {
+      throw new Error(`${nodeName} exited (${exitInfo.code ?? exitInfo.signal}) before logging ${pattern}:\n${describe()}`);
+    }
+    return undefined;
+  }, { timeoutMs, what: `${nodeName}: ${pattern} in the log`, describe });
+
+  let stopped: Promise<WorkerExit> | undefined;
+  const worker: CeleryWorker = {
+    pid,
+    nodeName,
+    argv,
+    env,
+    harnessId: reaper.id,
+    processIds: () => taggedProcesses(reaper.id),
+    log: () => output,
+    waitForLog,
+    async waitReady(timeoutMs = READY_TIMEOUT_MS) {
+      if (!logsInfo(argv)) {
+        // Without INFO there is no "ready." line; remote control answers once the consumer runs.
+        await pollUntil(async () => {
+          if (exitInfo) throw new Error(`${nodeName} exited (${exitInfo.code ?? exitInfo.signal}) before it was ready:\n${describe()}`);
+          return ping(options.install, { brokerUrl: options.brokerUrl, app: appOf(argv), cwd: options.cwd, nodeName });
+        }, { timeoutMs, intervalMs: 500, what: `${nodeName} answering inspect ping`, describe });
+        return;
+      }
+      await waitForLog(new RegExp(`${escapeRegExp(nodeName)} ready\\.`), timeoutMs);
+    },
+    term: () => { if (!exitInfo) process.kill(pid, 'SIGTERM'); },
+    signalGroup: (signal) => {
+      try {
+        process.kill(-pid, signal);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    },
+    kill: () => worker.signalGroup('SIGKILL'),
+    exited,
+    get hasExited() { return exitInfo !== undefined; },
+    stop(graceMs = 20_000) {
+      stopped ??= (async () => {
+        if (!exitInfo) {
+          worker.term();
+          try {
+            await withTimeout(exited, graceMs, `${nodeName} warm shutdown`);
+          } catch {
+            worker.kill();
+          }
+        }
+        await reaper.reap();
+        live.delete(worker);
+        return withTimeout(exited, 10_000, `${nodeName} exit`);
+      })();
+      return stopped;
+    },
+  };
+  live.add(worker);
+  return worker;
+}
+
+/** Stop every worker this process started and has not stopped (for `afterAll`/`afterEach`). */
+export async function stopAllWorkers(graceMs = 5_000): Promise<void> {
+  await Promise.all([...live].map((w) => w.stop(graceMs)));
+}
+
+function logsInfo(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') break;
+    if (argv[i] === '-l' || argv[i] === '--loglevel') return /^(info|debug)$/i.test(argv[i + 1] ?? '');
+    if (argv[i].startsWith('--loglevel=')) return /^(info|debug)$/i.test(argv[i].slice('--loglevel='.length));
+  }
+  return false; // Celery's default level is WARNING
+}
+
+function appOf(argv: string[]): string {
+  const i = argv.findIndex((a) => a === '-A' || a === '--app');
+  if (i < 0) throw new Error(`no -A in ${argv.join(' ')}`);
+  return argv[i + 1];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export interface DriverOptions {
+  readonly brokerUrl: string;
+  /** Application, as for `-A`. */
+  readonly app?: string;
+  /** Where `app` is importable. */
+  readonly cwd?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Run the Python driver (`celery_driver.py`) with an installation's interpreter; parsed JSON output. */
+export function runDriver<T>(install: CeleryInstall, args: string[], options: DriverOptions): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(install.python, [DRIVER, '--app', options.app ?? HARNESS_APP, ...args], {
+      cwd: options.cwd ?? HARNESS_APP_DIR,
+      env: { ...BASE_ENV, CELERY_BROKER_URL: options.brokerUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 120_000,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code !== 0) {
+        reject(new Error(`celery_driver ${args.join(' ')} failed (${code ?? signal}):\n${stderr}`));
+        return;
+      }
+      try {
+        resolvePromise(JSON.parse(stdout) as T);
+      } catch {
+        reject(new Error(`celery_driver ${args.join(' ')}: not JSON: ${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+/** Send `count` tasks named `task` (one connection); resolves their ids. */
+export async function sendTasks(install: CeleryInstall, task: string, options: DriverOptions & {
+  count?: number; args?: unknown[]; kwargs?: { [k: string]: unknown }; queue?: string;
+}): Promise<string[]> {
+  const args = ['send', task, '--count', String(options.count ?? 1), '--args', JSON.stringify(options.args ?? []),
+    '--kwargs', JSON.stringify(options.kwargs ?? {}), ...(options.queue ? ['--queue', options.queue] : [])];
+  return (await runDriver<{ ids: string[] }>(install, args, options)).ids;
+}
+
+/** Revoke `count` random task ids (a broadcast to every worker), `chunk` ids per message. */
+export async function revokeRandomIds(install: CeleryInstall, count: number, options: DriverOptions & { chunk?: number }): Promise<void> {
+  await runDriver(install, ['revoke', '--count', String(count), '--chunk', String(options.chunk ?? 5000)], options);
+}
+
+/** `inspect METHOD` replies by node (for `revoked`, the size of each node's set). */
+export async function inspect<T = unknown>(install: CeleryInstall, method: string, options: DriverOptions & {
+  nodes?: string[]; timeoutSeconds?: number;
+}): Promise<{ [node: string]: T }> {
+  const args = ['inspect', method, '--timeout', String(options.timeoutSeconds ?? 5), ...(options.nodes ?? []).flatMap((n) => ['--node', n])];
+  return (await runDriver<{ replies: { [node: string]: T } }>(install, args, options)).replies;
+}
+
+/** `celery inspect ping -d NODE` with the installation's own CLI, as the boot script's readiness check runs it. */
+export function ping(install: CeleryInstall, options: DriverOptions & { nodeName: string }): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(install.celery[0], [...install.celery.slice(1), '-A', options.app ?? HARNESS_APP, 'inspect', 'ping', '-d', options.nodeName, '--timeout', '2'], {
+      cwd: options.cwd ?? HARNESS_APP_DIR,
+      env: { ...BASE_ENV, CELERY_BROKER_URL: options.brokerUrl },
+      stdio: 'ignore',
+      timeout: options.timeoutMs ?? 30_000,
+      killSignal: 'SIGKILL',
+    });
+    child.once('error', () => resolvePromise(false));
+    child.once('close', (code) => resolvePromise(code === 0));
+  });
+}
+
+/** One event a harness task appended (see app/harness_tasks.py). */
+export interface TaskEvent {
+  readonly event: 'start' | 'done' | 'report';
+  readonly id: string;
+  readonly node: string;
+  readonly pid: number;
+  readonly redelivered: boolean;
+  readonly at: number;
+  readonly [key: string]: unknown;
+}
+
+let eventsRoot: string | undefined;
+
+/**
+ * A fresh file for task events, in a directory under a per-process root that a reaper removes
+ * when the test process ends (normally or not).
+ */
+export function eventsFile(): { dir: string; path: string } {
+  if (!eventsRoot) {
+    eventsRoot = mkdtempSync(join(tmpdir(), 'cdk-celery-events-'));
+    Reaper.start('events', [eventsRoot]);
+  }
+  const dir = mkdtempSync(join(eventsRoot, 'run-'));
+  return { dir, path: join(dir, 'events.jsonl') };
+}
+
+/** The events appended so far. */
+export function readEvents(path: string): TaskEvent[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as TaskEvent);
+}

@@ -1,0 +1,65 @@
+"""Client side of the end-to-end tests: send tasks, revoke ids, ask workers things.
+
+Usage: celery_driver.py --app SPEC COMMAND [OPTIONS]; prints one JSON document on stdout.
+  send TASK --count N [--args JSON] [--kwargs JSON] [--queue Q]   ids of the sent tasks
+  revoke --count N [--chunk K]       revoke N random task ids (broadcast), in chunks of K
+  inspect METHOD [--node NAME] [--timeout S]    replies of `inspect METHOD` (revoked: sizes only)
+The broker is CELERY_BROKER_URL, as for the worker. One connection per invocation.
+"""
+import argparse
+import json
+import sys
+import uuid
+
+from celery.app.utils import find_app
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--app", required=True)
+    sub = parser.add_subparsers(dest="command", required=True)
+    send = sub.add_parser("send")
+    send.add_argument("task")
+    send.add_argument("--count", type=int, default=1)
+    send.add_argument("--args", default="[]")
+    send.add_argument("--kwargs", default="{}")
+    send.add_argument("--queue")
+    revoke = sub.add_parser("revoke")
+    revoke.add_argument("--count", type=int, required=True)
+    revoke.add_argument("--chunk", type=int, default=5000)
+    inspect = sub.add_parser("inspect")
+    inspect.add_argument("method")
+    inspect.add_argument("--node", action="append")
+    inspect.add_argument("--timeout", type=float, default=5.0)
+    opts = parser.parse_args()
+
+    app = find_app(opts.app)
+    if opts.command == "send":
+        ids = []
+        options = {"queue": opts.queue} if opts.queue else {}
+        with app.producer_or_acquire() as producer:
+            for _ in range(opts.count):
+                task_id = str(uuid.uuid4())
+                app.send_task(opts.task, args=json.loads(opts.args), kwargs=json.loads(opts.kwargs),
+                              task_id=task_id, producer=producer, **options)
+                ids.append(task_id)
+        out = {"ids": ids}
+    elif opts.command == "revoke":
+        sent = 0
+        with app.connection_for_write() as conn:
+            while sent < opts.count:
+                chunk = [str(uuid.uuid4()) for _ in range(min(opts.chunk, opts.count - sent))]
+                app.control.revoke(chunk, connection=conn)
+                sent += len(chunk)
+        out = {"revoked": sent}
+    else:
+        inspector = app.control.inspect(destination=opts.node, timeout=opts.timeout)
+        replies = getattr(inspector, opts.method)() or {}
+        if opts.method == "revoked":
+            replies = {node: len(ids) for node, ids in replies.items()}
+        out = {"replies": replies}
+    json.dump(out, sys.stdout, default=repr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { freePortRange, portIsFree } from './ports';
+import { pollUntil, Reaper, taggedProcesses, withTimeout } from './reaper';
+
+/**
+ * A private RabbitMQ node for one test file: its own directory (owned by `rabbitmq`), cookie,
+ * node name, epmd port and loopback-only listeners, so parallel suites never meet.
+ * Debian's `rabbitmq-server` 3.10 (see /work/shared/notes/local-rabbitmq-and-celery.md).
+ */
+
+const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
+/** Boot takes about 15 s on 2 idle cores; two suites booting at once with Celery running take longer. */
+const DEFAULT_START_TIMEOUT_MS = 120_000;
+const DEFAULT_CTL_TIMEOUT_MS = 60_000;
+// Bind the Erlang distribution of the node and of every CLI call to loopback (epmd too, below).
+const LOOPBACK_DIST = '-kernel inet_dist_use_interface {127,0,0,1}';
+
+export interface StartRabbitMqOptions {
+  /** Enable the management plugin (HTTP on 127.0.0.1, `managementPort`). */
+  readonly management?: boolean;
+  /** Extra `rabbitmq.conf` lines (new-style `key = value`). */
+  readonly rabbitmqConf?: string[];
+  /** How long the node may take to boot. */
+  readonly startTimeoutMs?: number;
+}
+
+/** One line of `rabbitmqctl list_connections`, with the local process that owns the client end. */
+export interface RabbitMqConnection {
+  readonly name: string;
+  readonly user: string;
+  readonly vhost: string;
+  /** Bytes the broker received on this connection (its ingress). */
+  readonly recvOct: number;
+  /** Bytes the broker sent on this connection. */
+  readonly sendOct: number;
+  readonly peerHost: string;
+  /** Client-side TCP port. */
+  readonly peerPort: number;
+  /** Processes holding the client socket (prefork children can inherit it). */
+  readonly clientPids: number[];
+  /** Process group of the client: a harness Celery worker's group is its main pid. */
+  readonly clientPgid?: number;
+}
+
+export interface RabbitMq {
+  readonly amqpPort: number;
+  /** Set when started with `management: true`. */
+  readonly managementPort?: number;
+  readonly nodeName: string;
+  /** Erlang distribution port of the node. */
+  readonly distPort: number;
+  /** Port of this broker's own epmd. */
+  readonly epmdPort: number;
+  /** The broker's private directory (data, logs, config). */
+  readonly dir: string;
+  /** Marker value in the environment of every process of this broker (see reaper.ts). */
+  readonly harnessId: string;
+  /** Live processes of this broker (node, epmd, helpers, running rabbitmqctl). */
+  processIds(): number[];
+  /** `amqp://` URL on 127.0.0.1, user, password and vhost percent-encoded. */
+  amqpUrl(user?: string, password?: string, vhost?: string): string;
+  /** Run `rabbitmqctl ARGS` against this node (same environment, user and cookie); resolves stdout. */
+  ctl(args: string[], options?: { timeoutMs?: number }): Promise<string>;
+  /** Live connections with byte counters, read straight from the connection processes. */
+  connections(): Promise<RabbitMqConnection[]>;
+  /** Create a vhost and give `user` (default `guest`) full permissions on it. */
+  addVhost(name: string, user?: string): Promise<void>;
+  /** Tail of the node's log and console output, for failure messages. */
+  logTail(lines?: number): string;
+  /** Stop the node, kill whatever it left (epmd included) and remove its directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function rabbitmqIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'rabbitmq'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'rabbitmq'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) chownTree(child, uid, gid);
+    else chownSync(child, uid, gid);
+  }
+}
+
+function tail(path: string, lines: number): string {
+  if (!existsSync(path)) return '';
+  return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
+}
+
+/** Start a private broker and wait until it accepts connections. */
+export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise<RabbitMq> {
+  if (!existsSync(join(RABBITMQ_BIN, 'rabbitmq-server'))) {
+    throw new Error(`${RABBITMQ_BIN}/rabbitmq-server is missing: run scripts/install-test-deps.sh`);
+  }
+  const { uid, gid } = rabbitmqIds();
+  const dir = mkdtempSync(join(tmpdir(), 'cdk-celery-rabbitmq-'));
+  const reaper = Reaper.start('rabbitmq', [dir]);
+  try {
+    // AMQP, distribution, epmd, management; CLI distribution gets its own 10-port range.
+    const base = await freePortRange(4);
+    const amqpPort = base;
+    const distPort = base + 1;
+    const epmdPort = base + 2;
+    const managementPort = options.management ? base + 3 : undefined;
+    const ctlDistMin = await freePortRange(10);
+    const nodeName = `cdkc-${process.pid}-${randomBytes(3).toString('hex')}@localhost`;
+
+    mkdirSync(join(dir, 'mnesia'));
+    mkdirSync(join(dir, 'log'));
+    writeFileSync(join(dir, 'enabled_plugins'), options.management ? '[rabbitmq_management].\n' : '[].\n');
+    writeFileSync(join(dir, 'rabbitmq.conf'), [
+      ...(managementPort ? ['management.tcp.ip = 127.0.0.1', `management.tcp.port = ${managementPort}`] : []),
+      ...(options.rabbitmqConf ?? []),
+      '',
+    ].join('\n'));
+    // An empty env file instead of /etc/rabbitmq/rabbitmq-env.conf: nothing from the host leaks in.
+    writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
+    // A private cookie: rabbitmqctl of another suite cannot talk to this node by mistake.
+    writeFileSync(join(dir, '.erlang.cookie'), randomBytes(16).toString('hex'), { mode: 0o400 });
+    chmodSync(dir, 0o700);
+    chownTree(dir, uid, gid);
+
+    const env: { [name: string]: string } = {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      LANG: 'C.UTF-8',
+      HOME: dir,
+      RABBITMQ_NODENAME: nodeName,
+      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+      RABBITMQ_NODE_PORT: String(amqpPort),
+      RABBITMQ_DIST_PORT: String(distPort),
+      ERL_EPMD_ADDRESS: '127.0.0.1',
+      ERL_EPMD_PORT: String(epmdPort),
+      RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(dir, 'log'),
+      RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+      RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
+      RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: LOOPBACK_DIST,
+      RABBITMQ_CTL_ERL_ARGS: LOOPBACK_DIST,
+      RABBITMQ_CTL_DIST_PORT_MIN: String(ctlDistMin),
+      RABBITMQ_CTL_DIST_PORT_MAX: String(ctlDistMin + 9),
+      ERL_CRASH_DUMP: join(dir, 'erl_crash.dump'),
+      ...reaper.env,
+    };
+
+    // Our own foreground epmd, as a child of this process: the one erl would start daemonizes, and
+    // a killed daemon stays a zombie on hosts whose init does not reap.
+    const epmd = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], {
+      cwd: dir, env, uid, gid, detached: true, stdio: 'ignore',
+    });
+    epmd.unref();
+    await pollUntil(async () => !(await portIsFree(epmdPort)), { timeoutMs: 10_000, what: `epmd on 127.0.0.1:${epmdPort}` });
+
+    const consoleOut = join(dir, 'server.out');
+    const outFd = openSync(consoleOut, 'a');
+    // Straight to the real script as `rabbitmq` (the /usr/sbin wrapper would `su` and reset HOME).
+    const server: ChildProcess = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], {
+      cwd: dir, env, uid, gid, detached: true, stdio: ['ignore', outFd, outFd],
+    });
+    closeSync(outFd);
+    server.unref();
+    const serverExit = new Promise<string>((resolve) => server.once('exit', (code, signal) => resolve(`exit ${code ?? signal}`)));
+
+    const logTail = (lines = 40) => [
+      `--- ${consoleOut}`, tail(consoleOut, lines),
+      ...readdirSync(join(dir, 'log')).filter((f) => f.endsWith('.log')).map((f) => `--- ${f}\n${tail(join(dir, 'log', f), lines)}`),
+    ].join('\n');
+
+    const ctl = (args: string[], ctlOptions: { timeoutMs?: number } = {}) => new Promise<string>((resolve, reject) => {
+      const child = spawn(join(RABBITMQ_BIN, 'rabbitmqctl'), args, {
+        cwd: dir, env, uid, gid, stdio: ['ignore', 'pipe', 'pipe'], timeout: ctlOptions.timeoutMs ?? DEFAULT_CTL_TIMEOUT_MS, killSignal: 'SIGKILL',
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d) => { stdout += d; });
+      child.stderr!.on('data', (d) => { stderr += d; });
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        if (code === 0) resolve(stdout);
+        else reject(new Error(`rabbitmqctl ${args.join(' ')} failed (${code ?? signal}):\n${stdout}${stderr}`));
+      });
+    });
+
+    // `wait` watches the pid file, then the OS process, then the boot: it fails fast if the node dies.
+    const started = ctl(['wait', env.RABBITMQ_PID_FILE, '--timeout', String(Math.ceil((options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) / 1000))],
+      { timeoutMs: (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) + 10_000 });
+    const outcome = await Promise.race([started.then(() => 'ready', (e: Error) => e.message), serverExit]);
+    if (outcome !== 'ready') {
+      throw new Error(`RabbitMQ ${nodeName} did not start: ${outcome}\n${logTail()}`);
+    }
+
+    let stopped: Promise<void> | undefined;
+    const broker: RabbitMq = {
+      amqpPort,
+      managementPort,
+      nodeName,
+      distPort,
+      epmdPort,
+      dir,
+      harnessId: reaper.id,
+      processIds: () => taggedProcesses(reaper.id),
+      amqpUrl: (user = 'guest', password = 'guest', vhost = '/') =>
+        `amqp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${amqpPort}/${encodeURIComponent(vhost)}`,
+      ctl,
+      connections: async () => {
+        const out = await ctl(['list_connections', 'name', 'user', 'vhost', 'recv_oct', 'send_oct', 'peer_host', 'peer_port', '-q', '--formatter', 'json']);
+        const rows = JSON.parse(out.trim() || '[]') as Array<{ [k: string]: unknown }>;
+        const owners = socketOwners(amqpPort);
+        return rows.map((r) => {
+          const peerPort = Number(r.peer_port);
+          const clientPids = owners.get(peerPort) ?? [];
+          return {
+            name: String(r.name),
+            user: String(r.user),
+            vhost: String(r.vhost),
+            recvOct: Number(r.recv_oct),
+            sendOct: Number(r.send_oct),
+            peerHost: String(r.peer_host),
+            peerPort,
+            clientPids,
+            clientPgid: clientPids.length > 0 ? processGroup(Math.min(...clientPids)) : undefined,
+          };
+        });
+      },
+      addVhost: async (name, user = 'guest') => {
+        await ctl(['add_vhost', name]);
+        await ctl(['set_permissions', '-p', name, user, '.*', '.*', '.*']);
+      },
+      logTail,
+      stop: () => {
+        stopped ??= (async () => {
+          try {
+            // Graceful first so the node flushes; the reaper kills whatever is left (epmd always is).
+            await ctl(['stop'], { timeoutMs: 30_000 });
+            await withTimeout(serverExit, 30_000, `RabbitMQ ${nodeName} exit`);
+          } catch {
+            // The reaper's SIGKILL below is the fallback.
+          }
+          await reaper.reap();
+        })();
+        return stopped;
+      },
+    };
+    return broker;
+  } catch (error) {
+    await reaper.reap().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Client-side sockets connected to 127.0.0.1:`serverPort`, by local port, with their owning pids (`ss -p`). */
+function socketOwners(serverPort: number): Map<number, number[]> {
+  const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'dst', `127.0.0.1:${serverPort}`], { encoding: 'utf8', timeout: 10_000 });
+  const owners = new Map<number, number[]>();
+  for (const line of out.split('\n')) {
+    // Recv-Q Send-Q Local:Port Peer:Port users:(("celery",pid=1,fd=7),...)
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 4) continue;
+    const local = fields[2];
+    const port = Number(local.slice(local.lastIndexOf(':') + 1));
+    const pids = [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+    owners.set(port, [...new Set(pids)].sort((a, b) => a - b));
+  }
+  return owners;
+}
+
+function processGroup(pid: number): number | undefined {
+  try {
+    // /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so split after ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
