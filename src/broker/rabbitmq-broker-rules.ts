@@ -34,7 +34,8 @@ export const USERNAME_FORMAT = /^[A-Za-z0-9._~-]{2,100}$/;
 export const MAX_SECURITY_GROUPS = 5;
 
 const TIME_OF_DAY_FORMAT = /^([01]\d|2[0-3]):[0-5]\d$/;
-const TIME_ZONE_FORMAT = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/;
+/** `UTC`, an IANA name (`Europe/Paris`) or a UTC offset (`UTC+01:00`). */
+const TIME_ZONE_FORMAT = /^[A-Za-z][A-Za-z0-9_+:\-/]{0,63}$/;
 
 export function validateEngineVersion(engineVersion: RabbitMqEngineVersion): void {
   const version = engineVersion.version;
@@ -115,7 +116,7 @@ export function validateMaintenanceWindow(window: RabbitMqMaintenanceWindow): vo
   }
   const timeZone = window.timeZone;
   if (timeZone !== undefined && !Token.isUnresolved(timeZone) && !TIME_ZONE_FORMAT.test(timeZone)) {
-    throw new Error(`maintenanceWindow.timeZone: ${JSON.stringify(timeZone)} is not allowed; use UTC or an IANA time zone name such as Europe/Paris`);
+    throw new Error(`maintenanceWindow.timeZone: ${JSON.stringify(timeZone)} is not allowed; use UTC, an IANA time zone name such as Europe/Paris, or a UTC offset such as UTC+01:00`);
   }
 }
 

@@ -88,7 +88,8 @@ export interface RabbitMqBrokerProps {
   /**
    * The broker name: 1 to 50 letters, digits, `-` and `_`, unique in the account and Region. It
    * is the `Broker` dimension of every metric, and changing it replaces the broker.
-   * @default - derived from the construct path (stable while the construct id and its parents stay)
+   * @default - derived from the stack name and the construct path, at most 50 characters (stable
+   * while they stay the same)
    */
   readonly brokerName?: string;
 

@@ -66,7 +66,7 @@ const invalid: Array<[string, PropsFor, string]> = [
   ['a maintenance time without a leading zero', ({ vpc }) => ({ vpc, maintenanceWindow: { dayOfWeek: MaintenanceDay.MONDAY, timeOfDay: '3:00' } }),
     'maintenanceWindow.timeOfDay: "3:00" is not allowed; use HH:MM'],
   ['a time zone with a space', ({ vpc }) => ({ vpc, maintenanceWindow: { dayOfWeek: MaintenanceDay.MONDAY, timeOfDay: '03:00', timeZone: 'Europe Paris' } }),
-    'maintenanceWindow.timeZone: "Europe Paris" is not allowed; use UTC or an IANA time zone name such as Europe/Paris'],
+    'maintenanceWindow.timeZone: "Europe Paris" is not allowed; use UTC, an IANA time zone name such as Europe/Paris, or a UTC offset such as UTC+01:00'],
   ['a heartbeat below 60 s', ({ vpc }) => ({ vpc, configuration: { heartbeat: Duration.seconds(10) } }),
     'configuration.heartbeat: 10 s is not allowed; use a whole number of seconds from 60 to 3600'],
   ['a consumer timeout beyond the limit', ({ vpc }) => ({ vpc, configuration: { consumerTimeout: Duration.days(30) } }),

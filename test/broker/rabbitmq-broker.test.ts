@@ -278,6 +278,9 @@ describe('props', () => {
     buildBroker({ maintenanceWindow: { dayOfWeek: MaintenanceDay.TUESDAY, timeOfDay: '23:59', timeZone: 'Europe/Paris' } }).template.hasResourceProperties('AWS::AmazonMQ::Broker', {
       MaintenanceWindowStartTime: { DayOfWeek: 'TUESDAY', TimeOfDay: '23:59', TimeZone: 'Europe/Paris' },
     });
+    buildBroker({ maintenanceWindow: { dayOfWeek: MaintenanceDay.WEDNESDAY, timeOfDay: '00:00', timeZone: 'UTC+01:00' } }).template.hasResourceProperties('AWS::AmazonMQ::Broker', {
+      MaintenanceWindowStartTime: { DayOfWeek: 'WEDNESDAY', TimeOfDay: '00:00', TimeZone: 'UTC+01:00' },
+    });
   });
 
   test('typed configuration rendered into the configuration data (base64 of rabbitmq.conf)', () => {
