@@ -21,6 +21,8 @@ export class ConfigurationChangePolicy {
   /**
    * Leave the change pending until the next maintenance window (the default). Nothing interrupts
    * the workers during the deployment; the broker runs with the previous settings until then.
+   * (Amazon MQ documents that the change stays pending; that a CloudFormation update never
+   * reboots the broker by itself is not confirmed.)
    */
   public static maintenanceWindow(): ConfigurationChangePolicy {
     return new ConfigurationChangePolicy(false);
