@@ -74,8 +74,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
 });
 
 // The example app and benchmarks are type-checked and linted with the tests, but never published.
-project.tsconfigDev.addInclude('example/**/*.ts');
-project.tsconfigDev.addInclude('bench/**/*.ts');
+// Each folder gets a tsconfig.json of its own, extending the tests' one: ts-node runs them with it,
+// and typescript-eslint's project service looks for the nearest tsconfig.json of each file.
+for (const dir of ['example', 'bench']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: { extends: '../test/tsconfig.json', include: ['**/*.ts'] },
+  });
+}
 project.eslint?.addLintPattern('example');
 project.eslint?.addLintPattern('bench');
 for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cdk.out/']) {
@@ -85,7 +90,7 @@ for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cd
 // Benchmarks run real RabbitMQ and Celery; they print tables and write bench-results/latest.md.
 project.addTask('bench', {
   description: 'Measure broker ingress, restart waves, idle cost and synth cost (see README, Performance)',
-  exec: 'ts-node -P tsconfig.dev.json bench/run.ts',
+  exec: 'ts-node -P bench/tsconfig.json bench/run.ts',
   receiveArgs: true,
 });
 
@@ -114,7 +119,7 @@ project.postCompileTask.spawn(rosetta);
 // after a plain `npm ci`.
 new JsonFile(project, 'cdk.json', {
   obj: {
-    app: 'npx projen bundle && npx ts-node --prefer-ts-exts -P tsconfig.dev.json example/app.ts',
+    app: 'npx projen bundle && npx ts-node --prefer-ts-exts -P example/tsconfig.json example/app.ts',
     watch: { include: ['src/**', 'example/**'] },
     context: {
       '@aws-cdk/aws-ec2:restrictDefaultSecurityGroup': true,

@@ -1,2 +1,3 @@
-export { AlarmThresholdDefaults, CeleryAlarmThresholds } from './alarm-thresholds';
+export { AlarmThresholdDefaults } from './alarm-thresholds';
+export type { CeleryAlarmThresholds } from './alarm-thresholds';
 export * from './celery-monitoring';
