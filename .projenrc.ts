@@ -87,6 +87,16 @@ for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cd
   project.addPackageIgnore(p);
 }
 
+// ts-jest only transpiles (isolatedModules), so type errors in tests, the example app and the
+// benchmarks would otherwise go unnoticed.
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check the tests, the example app and the benchmarks',
+});
+for (const tsconfig of ['test/tsconfig.json', 'example/tsconfig.json']) {
+  typecheck.exec(`tsc --noEmit -p ${tsconfig}`);
+}
+project.testTask.prependSpawn(typecheck);
+
 // Benchmarks run real RabbitMQ and Celery; they print tables and write bench-results/latest.md.
 project.addTask('bench', {
   description: 'Measure broker ingress, restart waves, idle cost and synth cost (see README, Performance)',

@@ -38,7 +38,7 @@ function build(overrides: Partial<ConfigurationApplierProps> = {}, nag?: AwsSolu
     brokerId: broker.ref,
     brokerArn: broker.attrArn,
     configurationId: configuration.attrId,
-    configurationRevision: configuration.attrRevision,
+    configurationRevision: Token.asString(configuration.attrRevision),
     ...overrides,
   });
   return {

@@ -152,7 +152,7 @@ describe('a normal day with the generated workers', () => {
     const s = recordDay(DAY, broker, [fleet]);
     const ingress = s.get('AWS/AmazonMQ', 'NetworkIn', BROKER)!;
     const withoutDeploy = recordDay(DAY, broker, [{ ...fleet, joins: () => 0 }]).get('AWS/AmazonMQ', 'NetworkIn', BROKER)!;
-    expect(ingress[600] - withoutDeploy[600]).toBe(5 * D.SAFE_JOIN_BYTES);
+    expect(ingress[600]! - withoutDeploy[600]!).toBe(5 * D.SAFE_JOIN_BYTES);
   });
 
   test('the same day with default-flag workers fires the ingress alarm at the deploy', () => {
