@@ -13,4 +13,7 @@ void (async () => {
     broker: broker.harnessId, brokerPids: broker.processIds(), dir: broker.dir, worker: worker.harnessId, workerPids: worker.processIds(),
   }) + '\n');
   setInterval(() => undefined, 60_000);
-})();
+})().catch((error) => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});

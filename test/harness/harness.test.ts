@@ -98,11 +98,19 @@ describe('cleanup after a crash', () => {
     expect(install).toBeDefined();
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'crash-child.ts')], {
       env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let err = '';
     child.stdout!.on('data', (d) => { out += d; });
-    const line = await pollUntil(() => (out.includes('\n') ? out.split('\n')[0] : undefined), { timeoutMs: 120_000, what: 'crash child started a broker and a worker' });
+    child.stderr!.on('data', (d) => { err += d; });
+    let exited: string | undefined;
+    child.once('exit', (code, signal) => { exited = `${code ?? signal}`; });
+    const line = await pollUntil(() => {
+      if (out.includes('\n')) return out.split('\n')[0];
+      if (exited) throw new Error(`crash child exited (${exited}) before it was ready:\n${out}\n${err}`);
+      return undefined;
+    }, { timeoutMs: 120_000, what: 'crash child started a broker and a worker', describe: () => `${out}\n${err}` });
     const started = JSON.parse(line) as { broker: string; brokerPids: number[]; dir: string; worker: string; workerPids: number[] };
     expect(started.brokerPids.length).toBeGreaterThanOrEqual(3); // beam.smp, epmd, erl_child_setup at least
     expect(started.workerPids.length).toBeGreaterThanOrEqual(3); // main process and two pool children
