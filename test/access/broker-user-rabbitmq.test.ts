@@ -1,0 +1,165 @@
+import { brokerUserPhysicalId, BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
+import { CeleryPermissions } from '../../src/access/celery-permissions';
+import { RabbitMqManagementClient } from '../../src/access/rabbitmq-management-client';
+import { startRabbitMq } from '../harness/rabbitmq';
+
+// The custom resource handler against a real RabbitMQ with the management plugin, on loopback.
+// The admin is the broker's `guest` user (administrator tag, loopback only).
+
+jest.setTimeout(180_000);
+
+type Broker = Awaited<ReturnType<typeof startRabbitMq>>;
+let broker: Broker;
+let admin: RabbitMqManagementClient;
+
+const secrets: { [arn: string]: string } = {};
+const getSecretString = async (arn: string) => {
+  if (!(arn in secrets)) throw new Error(`no secret ${arn}`);
+  return secrets[arn];
+};
+const permissions = CeleryPermissions.forApplication();
+
+function baseUrl(): string {
+  return `http://127.0.0.1:${broker.managementPort}`;
+}
+
+function props(overrides: Partial<BrokerUserProperties> = {}): BrokerUserProperties {
+  return {
+    ManagementUrl: baseUrl(),
+    AdminSecretArn: 'admin',
+    UserSecretArn: 'user',
+    Vhost: 'celery',
+    Username: 'celery',
+    Configure: permissions.configure,
+    Write: permissions.write,
+    Read: permissions.read,
+    RemoveVhostOnDelete: 'false',
+    RequestTimeoutMs: '10000',
+    ...overrides,
+  };
+}
+
+async function canLogIn(username: string, password: string): Promise<number> {
+  const response = await fetch(`${baseUrl()}/api/whoami`, {
+    headers: { authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64') },
+  });
+  return response.status;
+}
+
+/** Whether RabbitMQ accepts the password for AMQP (rabbitmqctl authenticate_user). */
+async function authenticates(username: string, password: string): Promise<boolean> {
+  try {
+    await broker.ctl(['authenticate_user', username, password]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function state(username: string) {
+  return {
+    user: await admin.getUser(username),
+    permissions: await admin.listUserPermissions(username).catch(() => []),
+    vhosts: (await (await fetch(`${baseUrl()}/api/vhosts`, { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } })).json() as Array<{ name: string }>)
+      .map((v) => v.name).sort(),
+  };
+}
+
+beforeAll(async () => {
+  broker = await startRabbitMq({ management: true });
+  admin = new RabbitMqManagementClient({ baseUrl: baseUrl(), credentials: { username: 'guest', password: 'guest' } });
+  secrets.admin = JSON.stringify({ username: 'guest', password: 'guest' });
+  secrets.user = JSON.stringify({ username: 'celery', password: 'first-password-0123456789', vhost: 'celery' });
+}, 180_000);
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+describe('broker-user handler against RabbitMQ', () => {
+  test('Create makes the vhost and a tagless user with Celery permissions on that vhost only', async () => {
+    const result = await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props() }, { getSecretString });
+    expect(result).toEqual({
+      PhysicalResourceId: `celery@127.0.0.1:${broker.managementPort}/celery`,
+      Data: { Vhost: 'celery', Username: 'celery' },
+    });
+
+    const after = await state('celery');
+    expect(after.user).toEqual({ name: 'celery', tags: [] });
+    expect(after.vhosts).toContain('celery');
+    expect(after.permissions).toEqual([{ vhost: 'celery', ...permissions }]);
+    expect(await authenticates('celery', 'first-password-0123456789')).toBe(true);
+    // No tags: the management API refuses the user.
+    expect(await canLogIn('celery', 'first-password-0123456789')).toBe(401);
+  });
+
+  test('Update twice gives the same state; a new password in the secret is applied', async () => {
+    const before = await state('celery');
+    const update = { RequestType: 'Update' as const, PhysicalResourceId: brokerUserPhysicalId(props()), ResourceProperties: props(), OldResourceProperties: props() };
+    await handleBrokerUserEvent(update, { getSecretString });
+    await handleBrokerUserEvent(update, { getSecretString });
+    expect(await state('celery')).toEqual(before);
+
+    secrets.user = JSON.stringify({ username: 'celery', password: 'second-password-0123456789', vhost: 'celery' });
+    await handleBrokerUserEvent(update, { getSecretString });
+    expect(await authenticates('celery', 'second-password-0123456789')).toBe(true);
+    expect(await authenticates('celery', 'first-password-0123456789')).toBe(false);
+    expect(await state('celery')).toEqual(before);
+  });
+
+  test('permissions granted by hand on another vhost are removed by the next update', async () => {
+    await admin.putVhost('elsewhere');
+    await admin.putPermissions('elsewhere', 'celery', { configure: '.*', write: '.*', read: '.*' });
+    await handleBrokerUserEvent({ RequestType: 'Update', PhysicalResourceId: brokerUserPhysicalId(props()), ResourceProperties: props() }, { getSecretString });
+    expect((await admin.listUserPermissions('celery')).map((p) => p.vhost)).toEqual(['celery']);
+  });
+
+  test('wrong admin credentials: a clear 401 error', async () => {
+    secrets.badAdmin = JSON.stringify({ username: 'guest', password: 'not-the-password' });
+    await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props({ AdminSecretArn: 'badAdmin' }) }, { getSecretString }))
+      .rejects.toThrow(`RabbitMQ management API at ${baseUrl()} refused the credentials of user "guest" (HTTP 401)`);
+  });
+
+  test('a user of the same name with management tags is not taken over', async () => {
+    await admin.putUser('ops', 'ops-password-0123456789', ['administrator']);
+    await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props({ Username: 'ops' }) }, { getSecretString }))
+      .rejects.toThrow('username: a user "ops" already exists on the broker with tags administrator');
+    expect(await admin.getUser('ops')).toEqual({ name: 'ops', tags: ['administrator'] });
+  });
+
+  test('moving to another vhost (replacement): the old Delete keeps the user, which ends up on the new vhost only', async () => {
+    const oldProps = props();
+    const newProps = props({ Vhost: 'celery-v2' });
+    const created = await handleBrokerUserEvent({ RequestType: 'Update', PhysicalResourceId: brokerUserPhysicalId(oldProps), ResourceProperties: newProps, OldResourceProperties: oldProps }, { getSecretString });
+    expect(created.PhysicalResourceId).not.toEqual(brokerUserPhysicalId(oldProps));
+    await handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: brokerUserPhysicalId(oldProps), ResourceProperties: oldProps }, { getSecretString });
+
+    const after = await state('celery');
+    expect(after.user).toEqual({ name: 'celery', tags: [] });
+    expect(after.permissions).toEqual([{ vhost: 'celery-v2', ...permissions }]);
+    expect(after.vhosts).toEqual(expect.arrayContaining(['celery', 'celery-v2']));
+  });
+
+  test('Delete removes the user and keeps the vhost; a second Delete is a no-op', async () => {
+    const p = props({ Vhost: 'celery-v2' });
+    const del = { RequestType: 'Delete' as const, PhysicalResourceId: brokerUserPhysicalId(p), ResourceProperties: p };
+    await handleBrokerUserEvent(del, { getSecretString });
+    expect(await admin.getUser('celery')).toBeUndefined();
+    expect(await admin.getVhost('celery-v2')).toMatchObject({ name: 'celery-v2' });
+    await expect(handleBrokerUserEvent(del, { getSecretString })).resolves.toEqual({ PhysicalResourceId: brokerUserPhysicalId(p) });
+  });
+
+  test('removeVhostOnDelete deletes the vhost with the user', async () => {
+    const p = props({ Vhost: 'scratch', Username: 'scratch-user', RemoveVhostOnDelete: 'true' });
+    const created = await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: p }, { getSecretString });
+    expect(await admin.getVhost('scratch')).toMatchObject({ name: 'scratch' });
+    await handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: created.PhysicalResourceId, ResourceProperties: p }, { getSecretString });
+    expect(await admin.getVhost('scratch')).toBeUndefined();
+    expect(await admin.getUser('scratch-user')).toBeUndefined();
+  });
+
+  test('an invalid permission regex is reported with RabbitMQ\'s reason', async () => {
+    await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props({ Username: 'regex-user', Configure: '^(unclosed$' }) }, { getSecretString }))
+      .rejects.toThrow(/RabbitMQ management API PUT \/api\/permissions\/celery\/regex-user failed with HTTP 400/);
+  });
+});
