@@ -519,6 +519,7 @@ function pickWorkerOptions(props: CeleryWorkerFleetProps): CeleryWorkerCommandOp
     timeLimit: props.timeLimit,
     softTimeLimit: props.softTimeLimit,
     enableRemoteControl: props.enableRemoteControl,
+    acksLate: props.acksLate,
     revokesMax: props.revokesMax,
     revokeExpires: props.revokeExpires,
     logLevel: props.logLevel,

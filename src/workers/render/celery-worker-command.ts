@@ -81,6 +81,22 @@ export interface CeleryWorkerCommandOptions {
   readonly enableRemoteControl?: boolean;
 
   /**
+   * At-least-once delivery: a task is acknowledged after it has run (`task_acks_late=True`), and
+   * returned to the queue when the process running it dies (`task_reject_on_worker_lost=True`), so
+   * a worker killed mid-task (instance lost, OOM kill, a drain that times out) loses no task:
+   * another worker runs it again. Tasks must therefore be idempotent. A task whose run always kills
+   * its process is redelivered again and again; a hard `timeLimit` does not count (the task is
+   * failed and acknowledged). Each task must finish within the broker's `consumer_timeout`
+   * (Amazon MQ: 30 minutes), or the broker closes the worker's channel.
+   *
+   * Set `false` to leave both to the application's own configuration (Celery's default:
+   * acknowledged on receipt, lost if the worker dies: at-most-once). `settings` entries and a
+   * task's own `acks_late=` still override these.
+   * @default true
+   */
+  readonly acksLate?: boolean;
+
+  /**
    * Most revoked task ids a worker keeps (`CELERY_WORKER_REVOKES_MAX`, Celery >= 5.3;
    * ignored, harmlessly, by older versions).
    * @default 10000
@@ -130,7 +146,7 @@ export interface CeleryWorkerCommandOptions {
 
   /**
    * Further Celery settings passed after the arguments as `key=value`
-   * (for example `{ task_acks_late: 'True' }`).
+   * (for example `{ broker_heartbeat: '10' }`); they override the ones the typed options render.
    * @default - none
    */
   readonly settings?: { [key: string]: string };
@@ -213,6 +229,10 @@ export function renderCeleryWorkerCommand(options: CeleryWorkerCommandOptions): 
   argv.push(...(options.extraArguments ?? []));
 
   const settings: { [key: string]: string } = {};
+  if (options.acksLate ?? true) {
+    settings.task_acks_late = 'True';
+    settings.task_reject_on_worker_lost = 'True';
+  }
   if (options.enableRemoteControl === false) settings.worker_enable_remote_control = 'False';
   Object.assign(settings, options.settings ?? {});
   const settingArgs = Object.keys(settings).sort().map((key) => `${key}=${settings[key]}`);
