@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,19 +11,10 @@ import { addNagSuppressions } from './nag-suppressions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 
 /**
- * Properties of a `CeleryBrokerAccess`.
+ * Everything a user chooses for a `CeleryBrokerAccess` except the broker and the VPC.
+ * `CeleryPlatform` takes these for its application user and supplies the broker and VPC itself.
  */
-export interface CeleryBrokerAccessProps {
-  /**
-   * The broker on which the vhost and user are created.
-   */
-  readonly broker: IRabbitMqBroker;
-
-  /**
-   * The broker's VPC: the function that calls the management API runs in it.
-   */
-  readonly vpc: ec2.IVpc;
-
+export interface CeleryBrokerAccessOptions {
   /**
    * Subnets of the function. They need a route to Secrets Manager (a NAT gateway or a
    * Secrets Manager interface endpoint, see `WorkerVpcEndpoints`) and to the broker.
@@ -57,8 +48,9 @@ export interface CeleryBrokerAccessProps {
 
   /**
    * Task queues the application uses; the user may declare, publish to and consume only these
-   * (and their same-named exchanges) besides Celery's own control resources.
-   * @default ['celery']
+   * (and their same-named exchanges) besides Celery's own control resources. More can be added
+   * with `addTaskQueues`.
+   * @default ['celery'] - when no queue is given here or through `addTaskQueues`
    */
   readonly taskQueues?: string[];
 
@@ -83,6 +75,21 @@ export interface CeleryBrokerAccessProps {
 }
 
 /**
+ * Properties of a `CeleryBrokerAccess`: its options, plus the broker and the VPC.
+ */
+export interface CeleryBrokerAccessProps extends CeleryBrokerAccessOptions {
+  /**
+   * The broker on which the vhost and user are created.
+   */
+  readonly broker: IRabbitMqBroker;
+
+  /**
+   * The broker's VPC: the function that calls the management API runs in it.
+   */
+  readonly vpc: ec2.IVpc;
+}
+
+/**
  * A Celery vhost and a least-privilege application user on an Amazon MQ for RabbitMQ broker.
  *
  * CloudFormation can only create a RabbitMQ broker's admin user, so a custom resource, running
@@ -101,10 +108,12 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public readonly vhost: string;
   /** The application user's name. */
   public readonly username: string;
-  /** The permissions the user has on the vhost. */
-  public readonly permissions: CeleryPermissions;
   /** The security group of the function that calls the management API. */
   public readonly connections: ec2.Connections;
+
+  private readonly queues: string[] = [];
+  private readonly enableRemoteControl?: boolean;
+  private readonly enableRpcResultBackend?: boolean;
 
   constructor(scope: Construct, id: string, props: CeleryBrokerAccessProps) {
     super(scope, id);
@@ -121,11 +130,15 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     if (!adminCredentials) {
       throw new Error('adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
     }
-    this.permissions = CeleryPermissions.forApplication({
+    this.enableRemoteControl = props.enableRemoteControl;
+    this.enableRpcResultBackend = props.enableRpcResultBackend;
+    // Validates the names and the options now; the custom resource renders the final list at synth.
+    CeleryPermissions.forApplication({
       taskQueues: props.taskQueues,
       enableRemoteControl: props.enableRemoteControl,
       enableRpcResultBackend: props.enableRpcResultBackend,
     });
+    if (props.taskQueues) this.addTaskQueues(...props.taskQueues);
     if (props.removeVhostOnDelete) {
       Annotations.of(this).addWarningV2('cdk-celery:removeVhostOnDelete',
         `removeVhostOnDelete is on: deleting this resource (or the stack) deletes vhost "${this.vhost}" with every queued task in it.`);
@@ -177,9 +190,10 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
         UserSecretArn: this.secret.secretArn,
         Vhost: this.vhost,
         Username: this.username,
-        Configure: this.permissions.configure,
-        Write: this.permissions.write,
-        Read: this.permissions.read,
+        // Rendered at synth, so that queues added with addTaskQueues after construction count.
+        Configure: Lazy.string({ produce: () => this.permissions.configure }),
+        Write: Lazy.string({ produce: () => this.permissions.write }),
+        Read: Lazy.string({ produce: () => this.permissions.read }),
         RemoveVhostOnDelete: props.removeVhostOnDelete ? 'true' : 'false',
         RequestTimeoutMs: String(requestTimeout.toMilliseconds()),
       },
@@ -202,12 +216,49 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   }
 
   /**
+   * The task queues the user may use: those given in `taskQueues` and through `addTaskQueues`,
+   * in that order, or `['celery']` when none was given.
+   */
+  public get taskQueues(): string[] {
+    return this.queues.length > 0 ? [...this.queues] : [...DEFAULT_TASK_QUEUES];
+  }
+
+  /**
+   * The permissions the user has on the vhost, from the current `taskQueues`. The custom resource
+   * renders them at synth, so they include queues added after construction.
+   */
+  public get permissions(): CeleryPermissions {
+    return CeleryPermissions.forApplication({
+      taskQueues: this.taskQueues,
+      enableRemoteControl: this.enableRemoteControl,
+      enableRpcResultBackend: this.enableRpcResultBackend,
+    });
+  }
+
+  /**
+   * Allow the user to use more task queues (for example those of a worker fleet added later).
+   * Names already allowed are ignored. Replaces the default `['celery']` when `taskQueues` was
+   * not given.
+   */
+  public addTaskQueues(...queues: string[]): void {
+    if (queues.length === 0) return;
+    // Same name rules as taskQueues, with the same error messages.
+    CeleryPermissions.forApplication({ taskQueues: queues });
+    for (const queue of queues) {
+      if (!this.queues.includes(queue)) this.queues.push(queue);
+    }
+  }
+
+  /**
    * Grant read access to the application user's credentials secret.
    */
   public grantReadCredentials(grantee: iam.IGrantable): iam.Grant {
     return this.secret.grantRead(grantee);
   }
 }
+
+/** Celery's `task_default_queue`, allowed when no queue is given. */
+const DEFAULT_TASK_QUEUES = ['celery'];
 
 function throwIf(message: string | undefined): void {
   if (message) throw new Error(message);

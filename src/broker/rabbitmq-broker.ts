@@ -22,15 +22,11 @@ import { RabbitMqInstanceType } from './rabbitmq-instance-type';
 import { RabbitMqMaintenanceWindow } from './rabbitmq-maintenance-window';
 import { addNagSuppressions } from '../access/nag-suppressions';
 
-/** Properties of a `RabbitMqBroker`. */
-export interface RabbitMqBrokerProps {
-  /**
-   * The VPC the broker's endpoints are placed in (the workers' VPC or one routed to it).
-   * Required for a private broker; a publicly accessible broker takes none.
-   * @default - none; required unless `publiclyAccessible` is true
-   */
-  readonly vpc?: ec2.IVpc;
-
+/**
+ * Everything a user chooses for a `RabbitMqBroker` except its VPC. `CeleryPlatform` takes these
+ * and places the broker in the platform's VPC.
+ */
+export interface RabbitMqBrokerOptions {
   /**
    * Subnets of the broker's endpoints. SINGLE_INSTANCE: a selection of exactly one subnet.
    * CLUSTER_MULTI_AZ: subnets in distinct Availability Zones. Changing them replaces the broker.
@@ -139,6 +135,16 @@ export interface RabbitMqBrokerProps {
    * broker by itself; a reboot interrupts every Celery worker, so it is opt-in
    */
   readonly configurationChangePolicy?: ConfigurationChangePolicy;
+}
+
+/** Properties of a `RabbitMqBroker`: its options, plus the VPC. */
+export interface RabbitMqBrokerProps extends RabbitMqBrokerOptions {
+  /**
+   * The VPC the broker's endpoints are placed in (the workers' VPC or one routed to it).
+   * Required for a private broker; a publicly accessible broker takes none.
+   * @default - none; required unless `publiclyAccessible` is true
+   */
+  readonly vpc?: ec2.IVpc;
 }
 
 /**

@@ -22,19 +22,11 @@ const BROKER_PERIOD = Duration.minutes(1);
 const FLEET_NETWORK_PERIOD_MINUTES = 5;
 
 /**
- * Properties of `CeleryMonitoring`.
+ * Everything a user chooses for a `CeleryMonitoring` except the broker and the fleets:
+ * thresholds, alarm actions, names and the dashboard. `CeleryPlatform` takes these and supplies
+ * its broker and fleets itself.
  */
-export interface CeleryMonitoringProps {
-  /** The broker to watch, created by this library or imported. */
-  readonly broker: IRabbitMqBroker;
-
-  /**
-   * Worker fleets that use the broker. They explain connections and ingress, and each gets its
-   * own ingress-source and restart alarms. More can be added with `addFleet`.
-   * @default - no fleet: broker alarms only, derived thresholds use their floors
-   */
-  readonly fleets?: ICeleryWorkerFleet[];
-
+export interface CeleryMonitoringOptions {
   /**
    * Alarm thresholds.
    * @default - the defaults documented in `AlarmThresholdDefaults`
@@ -84,6 +76,21 @@ export interface CeleryMonitoringProps {
    * @default - `<alarmNamePrefix>`
    */
   readonly dashboardName?: string;
+}
+
+/**
+ * Properties of `CeleryMonitoring`: its options, plus the broker and the fleets.
+ */
+export interface CeleryMonitoringProps extends CeleryMonitoringOptions {
+  /** The broker to watch, created by this library or imported. */
+  readonly broker: IRabbitMqBroker;
+
+  /**
+   * Worker fleets that use the broker. They explain connections and ingress, and each gets its
+   * own ingress-source and restart alarms. More can be added with `addFleet`.
+   * @default - no fleet: broker alarms only, derived thresholds use their floors
+   */
+  readonly fleets?: ICeleryWorkerFleet[];
 }
 
 /** The alarms of one worker fleet. */
