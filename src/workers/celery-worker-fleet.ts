@@ -31,24 +31,23 @@ const INSTANCE_METADATA_TAG_KEY = /^[A-Za-z0-9+\-=.,_:@]+$/;
 /** Default instance type: Graviton (arm64), 2 vCPUs, 8 GiB, no CPU credits. */
 export const DEFAULT_INSTANCE_TYPE = 'm7g.large';
 
-/** Properties of a `CeleryWorkerFleet`. The `celery worker` options are the inherited ones. */
-export interface CeleryWorkerFleetProps extends CeleryWorkerCommandOptions {
-  /** VPC of the workers (the broker's VPC or one routed to it). */
-  readonly vpc: ec2.IVpc;
-
+/**
+ * Everything a user chooses for a `CeleryWorkerFleet` except its VPC and broker: the code, the
+ * sizing, the supervision and the inherited `celery worker` options. `CeleryPlatform` takes one of
+ * these per fleet and supplies the VPC and the broker itself.
+ */
+export interface CeleryWorkerFleetOptions extends CeleryWorkerCommandOptions {
   /**
    * Subnets of the workers.
    * @default - private subnets with egress
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
 
-  /** The broker the workers consume from; its security group is opened to the workers on AMQPS. */
-  readonly broker: IRabbitMqBroker;
-
   /**
    * Credentials secret (JSON `username`, `password`, optional `vhost`), read at boot to build the
    * broker URL on the instance.
-   * @default - the broker's own credentials
+   * @default - the broker's own credentials; in a `CeleryPlatform`, the platform's credentials
+   * (its application user unless configured otherwise)
    */
   readonly credentials?: secretsmanager.ISecret;
 
@@ -159,6 +158,15 @@ export interface CeleryWorkerFleetProps extends CeleryWorkerCommandOptions {
   readonly periodicRestart?: PeriodicRestartOptions;
 }
 
+/** Properties of a `CeleryWorkerFleet`: its options, plus the VPC and the broker. */
+export interface CeleryWorkerFleetProps extends CeleryWorkerFleetOptions {
+  /** VPC of the workers (the broker's VPC or one routed to it). */
+  readonly vpc: ec2.IVpc;
+
+  /** The broker the workers consume from; its security group is opened to the workers on AMQPS. */
+  readonly broker: IRabbitMqBroker;
+}
+
 /** Options of `CeleryWorkerFleet.scaleOnQueueBacklog`. */
 export interface QueueBacklogScalingProps {
   /**
@@ -169,7 +177,15 @@ export interface QueueBacklogScalingProps {
   readonly queue?: string;
 
   /**
-   * Virtual host of `queue`.
+   * Several queues whose ready messages, summed (metric math), drive scaling: for a fleet that
+   * consumes more than one queue. Same availability as `queue` (RabbitMQ 3.x only); not together
+   * with `queue`.
+   * @default - `queue`, or the broker-wide `MessageReadyCount`
+   */
+  readonly queues?: string[];
+
+  /**
+   * Virtual host of `queue` or `queues`.
    * @default '/'
    */
   readonly virtualHost?: string;
@@ -193,10 +209,13 @@ export interface QueueBacklogScalingProps {
   readonly evaluationPeriods?: number;
 
   /**
-   * Wait between scaling activities.
+   * How long a new instance takes until its workers consume (Auto Scaling's estimated instance
+   * warm-up). Until then, further scale-out steps count it as already serving, so a backlog that
+   * persists while instances boot does not add instance after instance. Step scaling policies
+   * have no cooldown (Auto Scaling ignores one), which is why this is a warm-up.
    * @default Duration.minutes(5)
    */
-  readonly cooldown?: Duration;
+  readonly instanceWarmup?: Duration;
 }
 
 /**
@@ -415,7 +434,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
   /**
    * Scale on the broker's ready messages: +1 instance at `scaleOutThreshold`, +`largeBacklogStep`
    * at 10 x that, -1 when nothing is waiting; each after `evaluationPeriods` minutes, with
-   * `cooldown` between activities. Scale-in drains workers warm (lifecycle hook), so it is safe.
+   * `instanceWarmup` for new instances. Scale-in drains workers warm (lifecycle hook), so it is safe.
    */
   public scaleOnQueueBacklog(id: string, props: QueueBacklogScalingProps = {}): autoscaling.StepScalingPolicy {
     const threshold = props.scaleOutThreshold ?? 100;
@@ -424,11 +443,33 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     wholeNumber('scaleOnQueueBacklog.scaleOutThreshold', threshold, 1);
     wholeNumber('scaleOnQueueBacklog.evaluationPeriods', evaluationPeriods, 1);
     wholeNumber('scaleOnQueueBacklog.largeBacklogStep', largeStep, 1);
+    if (props.queue !== undefined && props.queues !== undefined) {
+      throw new Error(`scaleOnQueueBacklog.queues: ${JSON.stringify(props.queues)} is not allowed with queue ("${props.queue}"); set one of them.`);
+    }
+    if (props.queues !== undefined && props.queues.length === 0) {
+      throw new Error('scaleOnQueueBacklog.queues: [] is not allowed; give at least one queue, or omit it to scale on the broker-wide count.');
+    }
+    const queues = props.queues ?? (props.queue !== undefined ? [props.queue] : []);
     const metricOptions = { period: Duration.minutes(1), statistic: 'Maximum' };
-    const metric = props.queue
-      ? this.broker.metricQueueMessageReadyCount(props.queue, props.virtualHost ?? '/', metricOptions)
-      : this.broker.metricMessageReadyCount(metricOptions);
-    if (!props.queue && props.virtualHost) {
+    const queueMetric = (queue: string) => this.broker.metricQueueMessageReadyCount(queue, props.virtualHost ?? '/', metricOptions);
+    let metric: cloudwatch.IMetric;
+    if (queues.length === 0) {
+      metric = this.broker.metricMessageReadyCount(metricOptions);
+    } else if (queues.length === 1) {
+      metric = queueMetric(queues[0]);
+    } else {
+      // FILL: a queue without data points (not declared yet, or idle and dropped) counts as empty
+      // instead of blanking the sum.
+      const usingMetrics: { [id: string]: cloudwatch.IMetric } = {};
+      queues.forEach((queue, i) => { usingMetrics[`q${i}`] = queueMetric(queue); });
+      metric = new cloudwatch.MathExpression({
+        expression: Object.keys(usingMetrics).map((metricId) => `FILL(${metricId}, 0)`).join(' + '),
+        usingMetrics,
+        label: `Ready messages in ${queues.join(', ')}`,
+        period: Duration.minutes(1),
+      });
+    }
+    if (queues.length === 0 && props.virtualHost) {
       throw new Error(`scaleOnQueueBacklog.virtualHost: "${props.virtualHost}" needs queue; the broker-wide count has no virtual host dimension.`);
     }
     return this.autoScalingGroup.scaleOnMetric(id, {
@@ -440,7 +481,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
         { lower: threshold * 10, change: +largeStep },
       ],
       evaluationPeriods,
-      cooldown: props.cooldown ?? Duration.minutes(5),
+      estimatedInstanceWarmup: props.instanceWarmup ?? Duration.minutes(5),
     });
   }
 

@@ -167,7 +167,7 @@ describe('ICeleryWorkerFleet members and scaling', () => {
 
   test('scaleOnQueueBacklog without a queue uses the broker-wide count (RabbitMQ 4.x)', () => {
     const { stack, fleet } = buildFleet();
-    fleet.scaleOnQueueBacklog('Backlog', { scaleOutThreshold: 50, evaluationPeriods: 2, cooldown: Duration.minutes(2) });
+    fleet.scaleOnQueueBacklog('Backlog', { scaleOutThreshold: 50, evaluationPeriods: 2, instanceWarmup: Duration.minutes(2) });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'MessageReadyCount', Dimensions: [{ Name: 'Broker', Value: 'celery' }], Threshold: 50, EvaluationPeriods: 2 });
   });
