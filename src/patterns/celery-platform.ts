@@ -1,0 +1,522 @@
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IConstruct } from 'constructs';
+import { CeleryBrokerAccess, CeleryBrokerAccessOptions } from '../access/celery-broker-access';
+import { addNagSuppressions } from '../access/nag-suppressions';
+import { RabbitMqBroker, RabbitMqBrokerOptions } from '../broker/rabbitmq-broker';
+import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
+import { CeleryFleetAlarms, CeleryMonitoring, CeleryMonitoringOptions } from '../monitoring/celery-monitoring';
+import { CeleryWorkerFleet, CeleryWorkerFleetOptions, QueueBacklogScalingProps } from '../workers/celery-worker-fleet';
+
+/** Fleet names: construct ids and parts of alarm names, so short and plain. */
+const FLEET_NAME_FORMAT = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+/** Construct id of the scope that holds the fleets (its children are named after the fleets). */
+const FLEETS_SCOPE_ID = 'Fleets';
+/** Construct id of each fleet's backlog scaling policy (a child of the fleet's Auto Scaling group). */
+const BACKLOG_SCALING_ID = 'BacklogScaling';
+/** Marks platforms so that platforms sharing a broker can find each other at synth. */
+const PLATFORM_SYMBOL = Symbol.for('cdk-celery.CeleryPlatform');
+
+/**
+ * A worker fleet of a `CeleryPlatform`: everything `CeleryWorkerFleet` takes except the VPC and
+ * the broker (the platform supplies both, and the credentials), plus how the fleet scales.
+ */
+export interface CeleryPlatformFleetOptions extends CeleryWorkerFleetOptions {
+  /**
+   * Scale the fleet between `minCapacity` and `maxCapacity` on its backlog of ready messages
+   * (`CeleryWorkerFleet.scaleOnQueueBacklog`). A fleet whose `minCapacity` equals its
+   * `maxCapacity` never gets a scaling policy.
+   *
+   * Which backlog: with queue-level metrics (`CeleryPlatformProps.scaleOnQueueMetrics`, RabbitMQ
+   * 3.x) the sum of the ready messages of the fleet's own queues; without them (RabbitMQ 4.x
+   * publishes none) the broker-wide ready count, so that every fleet of the broker scales out on
+   * a backlog in any queue, and scales in only when the broker holds no ready message.
+   * @default true
+   */
+  readonly enableBacklogScaling?: boolean;
+
+  /**
+   * Thresholds and timing of the backlog scaling. `queue`, `queues` and `virtualHost` are left to
+   * the platform (see `enableBacklogScaling`) unless set here.
+   * @default - the defaults of `QueueBacklogScalingProps`: one instance more at 100 ready
+   * messages, 20 % of `maxCapacity` more at 1,000, one less when nothing waits, after 3 minutes,
+   * 5 minutes apart
+   */
+  readonly backlogScaling?: QueueBacklogScalingProps;
+}
+
+/**
+ * Properties of a `CeleryPlatform`.
+ */
+export interface CeleryPlatformProps {
+  /**
+   * The VPC of the worker fleets and of the function that manages the application user; the
+   * broker is created in it too (unless `broker` is given or the broker is publicly accessible).
+   * Nothing in the platform creates a VPC: pass your own, for example `ec2.Vpc.fromLookup`.
+   */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * An existing broker to use instead of creating one: `RabbitMqBroker.fromRabbitMqBrokerAttributes`
+   * (for a broker of another stack or app), or a `RabbitMqBroker` of another stack of this app.
+   * Give its admin credentials (the `credentials` attribute) for the application user, and its
+   * security groups so that the platform can open the broker's ports to its clients. Security
+   * groups of another stack are imported by id into the platform's stack, where the rules for the
+   * fleets and the application user are then created: the broker's stack never refers to the
+   * platform's (which would be a dependency cycle). Open the broker to other clients with
+   * `allowAmqpsFrom` for the same reason.
+   * @default - a `RabbitMqBroker` is created with `brokerOptions`
+   */
+  readonly broker?: IRabbitMqBroker;
+
+  /**
+   * Options of the broker the platform creates (not allowed with `broker`).
+   * @default - the `RabbitMqBroker` defaults: a private single-instance RabbitMQ 4.2 broker on
+   * mq.m7g.large in `vpc`, generated admin credentials, general logs kept one month,
+   * `consumer_timeout` of 24 hours
+   */
+  readonly brokerOptions?: RabbitMqBrokerOptions;
+
+  /**
+   * The worker fleets, by name: one per queue or group of queues, each with its own code, sizing
+   * and `celery worker` options. More can be added with `addFleet`.
+   *
+   * A name is 1 to 32 letters, digits, `_` and `-`, starting with a letter. It is the fleet's
+   * construct id (so changing it replaces the fleet's Auto Scaling group) and part of its alarm
+   * names and dashboard titles.
+   * @default - no fleet: add them with `addFleet`
+   */
+  readonly fleets?: { [name: string]: CeleryPlatformFleetOptions };
+
+  /**
+   * Create a Celery vhost and a least-privilege application user on the broker
+   * (`CeleryBrokerAccess`), and connect every fleet with that user. The user may only use the
+   * queues of the fleets (those added later too), their exchanges and Celery's control
+   * resources, and cannot use the management API.
+   *
+   * Set it to false to connect the fleets with the broker's administrator credentials instead
+   * (a warning is added), or give `credentials`.
+   * @default - true, unless `credentials` is given
+   */
+  readonly createApplicationUser?: boolean;
+
+  /**
+   * Options of the application user (vhost and user names, remote control and `rpc://` result
+   * permissions, extra task queues that no fleet of this platform consumes). Only with the
+   * application user.
+   * @default - vhost `celery`, user `celery`, remote control allowed, no `rpc://` result backend,
+   * the vhost kept when the platform is deleted
+   */
+  readonly applicationUserOptions?: CeleryBrokerAccessOptions;
+
+  /**
+   * Credentials every fleet connects with, instead of an application user made by the platform:
+   * a secret with JSON `username`, `password` and optional `vhost` (default `/`) of a user that
+   * already exists on the broker.
+   * @default - the application user's secret (see `createApplicationUser`)
+   */
+  readonly credentials?: secretsmanager.ISecret;
+
+  /**
+   * Scale each fleet on the ready messages of its own queues (the broker's queue-level CloudWatch
+   * metrics, dimensions `Broker`, `VirtualHost`, `Queue`) rather than on the broker-wide count.
+   * Amazon MQ publishes queue-level metrics only for RabbitMQ 3.x (the first 500 queues, names
+   * without spaces or non-ASCII characters); RabbitMQ 4.x brokers publish none, so `true` is
+   * refused for a created 4.x broker. For an imported broker, set it to true if it runs 3.x.
+   * @default - true for a created RabbitMQ 3.x broker; false otherwise (RabbitMQ 4.x, or an
+   * imported broker whose version the platform cannot know)
+   */
+  readonly scaleOnQueueMetrics?: boolean;
+
+  /**
+   * Options of the alarms and the dashboard (`CeleryMonitoring`): thresholds, the SNS topic or
+   * alarm actions, names.
+   * @default - the `CeleryMonitoring` defaults: a new SNS topic notified on ALARM and OK, alarm
+   * and dashboard names starting with `<brokerName>-celery`, derived thresholds
+   */
+  readonly monitoringOptions?: CeleryMonitoringOptions;
+}
+
+/**
+ * Celery on Amazon MQ for RabbitMQ in one construct: a broker (created, or an existing one), one
+ * or more named worker fleets, a least-privilege application user the fleets connect with,
+ * backlog scaling per fleet, and CloudWatch alarms and a dashboard covering the broker and every
+ * fleet.
+ *
+ * It is placed in a stack and VPC of yours and creates neither. Every part is reachable:
+ * `broker` (and `createdBroker`), `fleet(name)` (or `fleets`), `access` and `credentials`,
+ * `monitoring` (every alarm, `fleetAlarms(name)`), `backlogScalingPolicy(name)`. Fleets can be
+ * added after construction with `addFleet`; they get alarms, scaling and permissions for their
+ * queues like the others.
+ *
+ * Defaults, and why:
+ * - Workers run with mingle, gossip and heartbeat events off, restarts jittered and counted,
+ *   rolling updates in small signalled batches and warm drains (`CeleryWorkerFleet`): a worker
+ *   joining or restarting costs the broker a few kilobytes whatever the fleet size.
+ * - Workers connect as an application user limited to the Celery vhost and the fleets' queues,
+ *   never as the broker administrator (`CeleryBrokerAccess`); the fleets' instances start only
+ *   once that user exists.
+ * - The security groups open the broker's AMQPS port (5671) to each fleet and its management port
+ *   (443) to the application user's function only.
+ * - Each fleet scales on its backlog (see `CeleryPlatformFleetOptions.enableBacklogScaling` for
+ *   what it scales on per RabbitMQ version).
+ * - Broker ingress, memory, CPU, disk, connection and channel storms, stranded work, backlog and
+ *   worker restarts raise alarms, with one composite alarm to page on (`CeleryMonitoring`).
+ *
+ * Construct ids are part of your infrastructure's identity: the broker is `Broker`, the
+ * application user `ApplicationUser`, the alarms `Monitoring`, and each fleet `Fleets/<name>`.
+ * Keep the platform's own id and the fleet names stable: a new id replaces the broker (losing
+ * every queued message, and its default name, which is derived from the construct path) or a
+ * fleet's Auto Scaling group.
+ *
+ * @example
+ * import { Stack } from 'aws-cdk-lib';
+ * import * as ec2 from 'aws-cdk-lib/aws-ec2';
+ * import { CeleryPlatform, WorkerCode } from 'cdk-celery';
+ *
+ * declare const stack: Stack;
+ * declare const vpc: ec2.IVpc;
+ * const code = WorkerCode.fromAsset('worker');
+ * const platform = new CeleryPlatform(stack, 'Celery', {
+ *   vpc,
+ *   fleets: {
+ *     orders: { app: 'shop', code, queues: ['orders'] },
+ *     reports: { app: 'shop', code, queues: ['reports'], concurrency: 2, maxCapacity: 2 },
+ *   },
+ * });
+ * platform.addFleet('emails', { app: 'shop', code, queues: ['emails'], minCapacity: 0 });
+ */
+export class CeleryPlatform extends Construct {
+  /**
+   * Whether `x` is a `CeleryPlatform` (also across copies of this library).
+   */
+  public static isCeleryPlatform(x: any): x is CeleryPlatform {
+    return typeof x === 'object' && x !== null && PLATFORM_SYMBOL in x;
+  }
+
+  /** The VPC of the fleets. */
+  public readonly vpc: ec2.IVpc;
+  /** The broker: the one created by the platform, or the one given. */
+  public readonly broker: IRabbitMqBroker;
+  /** The broker the platform created, with its full API; undefined when `broker` was given. */
+  public readonly createdBroker?: RabbitMqBroker;
+  /** The vhost and application user; undefined without the application user. */
+  public readonly access?: CeleryBrokerAccess;
+  /**
+   * The credentials the fleets connect with (the application user's secret by default). Grant
+   * producers read access with `grantReadCredentials`.
+   */
+  public readonly credentials: secretsmanager.ISecret;
+  /** The alarms and the dashboard; fleets are added to it as they are created. */
+  public readonly monitoring: CeleryMonitoring;
+  /** Whether the fleets scale on queue-level metrics (see `CeleryPlatformProps.scaleOnQueueMetrics`). */
+  public readonly scaleOnQueueMetrics: boolean;
+  /** The virtual host the fleets work in, when the platform knows it (for queue-level metrics). */
+  public readonly virtualHost: string;
+
+  /**
+   * The broker the platform opens ports on: `broker`, or a reference to it in this stack when its
+   * security groups belong to another stack.
+   */
+  private readonly connectedBroker: IRabbitMqBroker;
+  private readonly fleetScope: Construct;
+  private readonly fleetEntries = new Map<string, { fleet: CeleryWorkerFleet; scalingPolicy?: autoscaling.StepScalingPolicy }>();
+  private readonly userAllowsRemoteControl: boolean;
+  private readonly alarmNamePrefix: string;
+
+  constructor(scope: Construct, id: string, props: CeleryPlatformProps) {
+    super(scope, id);
+    Object.defineProperty(this, PLATFORM_SYMBOL, { value: true });
+    this.vpc = props.vpc;
+
+    // The broker.
+    if (props.broker && props.brokerOptions) {
+      throw new Error(`brokerOptions: ${describeKeys(props.brokerOptions)} is not allowed with broker (${props.broker.node.path}); `
+        + 'brokerOptions configure a broker the platform creates. Configure the existing broker where it is defined, or omit broker.');
+    }
+    if (props.broker) {
+      this.broker = props.broker;
+      this.connectedBroker = this.brokerInThisStack(props.broker);
+    } else {
+      const options = props.brokerOptions ?? {};
+      this.createdBroker = new RabbitMqBroker(this, 'Broker', {
+        ...options,
+        // A public broker takes no VPC (Amazon MQ places it outside the VPC).
+        vpc: options.publiclyAccessible ? undefined : props.vpc,
+      });
+      this.broker = this.createdBroker;
+      this.connectedBroker = this.createdBroker;
+    }
+
+    // Scaling metrics.
+    const createdMajor = this.createdBroker?.engineVersion.majorVersion;
+    if (props.scaleOnQueueMetrics === true && createdMajor !== undefined && createdMajor >= 4) {
+      throw new Error(`scaleOnQueueMetrics: true is not allowed with engine version ${this.createdBroker!.engineVersion.version}; `
+        + 'RabbitMQ 4.x brokers publish no queue-level metrics. Omit it (fleets scale on the broker-wide ready count), or use RabbitMqEngineVersion.V3_13.');
+    }
+    this.scaleOnQueueMetrics = props.scaleOnQueueMetrics ?? createdMajor === 3;
+
+    // Credentials.
+    if (props.credentials && props.createApplicationUser === true) {
+      throw new Error('createApplicationUser: true is not allowed with credentials; the fleets connect with one or the other. '
+        + 'Omit credentials to let the platform create the application user, or omit createApplicationUser.');
+    }
+    const createUser = props.createApplicationUser ?? !props.credentials;
+    if (!createUser && props.applicationUserOptions) {
+      throw new Error(`applicationUserOptions: ${describeKeys(props.applicationUserOptions)} is not allowed without the application user `
+        + `(${props.credentials ? 'credentials is given' : 'createApplicationUser is false'}); omit applicationUserOptions, or let the platform create the user.`);
+    }
+    const userOptions = props.applicationUserOptions ?? {};
+    this.userAllowsRemoteControl = userOptions.enableRemoteControl ?? true;
+    if (createUser) {
+      if (!userOptions.adminCredentials && !this.broker.credentials) {
+        throw new Error(`applicationUserOptions.adminCredentials: undefined is not allowed when the broker (${this.broker.node.path}) has no credentials; `
+          + 'the application user is created with the admin credentials. Import the broker with its credentials, pass applicationUserOptions.adminCredentials, '
+          + 'or pass credentials of an existing user.');
+      }
+      this.access = new CeleryBrokerAccess(this, 'ApplicationUser', { ...userOptions, broker: this.connectedBroker, vpc: props.vpc });
+      this.credentials = this.access.secret;
+      this.virtualHost = this.access.vhost;
+    } else if (props.credentials) {
+      this.credentials = props.credentials;
+      this.virtualHost = '/';
+    } else {
+      if (!this.broker.credentials) {
+        throw new Error(`createApplicationUser: false is not allowed when the broker (${this.broker.node.path}) has no credentials; `
+          + 'the fleets would connect with the admin credentials. Pass credentials, or import the broker with its credentials.');
+      }
+      this.credentials = this.broker.credentials;
+      this.virtualHost = '/';
+      Annotations.of(this).addWarningV2('cdk-celery:platformWorkersUseAdmin',
+        'createApplicationUser is false: every worker connects as the broker administrator, which can read and delete any queue '
+        + 'and use the management API. Prefer the application user (the default) or credentials of a least-privilege user.');
+    }
+
+    // Alarms and dashboard.
+    const monitoringOptions = props.monitoringOptions ?? {};
+    this.alarmNamePrefix = monitoringOptions.alarmNamePrefix ?? `${this.broker.brokerName}-celery`;
+    this.monitoring = new CeleryMonitoring(this, 'Monitoring', { ...monitoringOptions, broker: this.broker });
+    if (!monitoringOptions.alarmTopic && !monitoringOptions.alarmActions && this.monitoring.alarmTopic) {
+      addNagSuppressions(this.monitoring.alarmTopic, [{
+        id: 'AwsSolutions-SNS2',
+        reason: 'Alarm notifications carry alarm names and metric values, nothing secret; CloudWatch cannot publish to a topic encrypted with the '
+          + 'AWS managed aws/sns key. Pass monitoringOptions.alarmTopic with a customer managed key to encrypt them.',
+      }]);
+    }
+
+    // Fleets.
+    this.fleetScope = new Construct(this, FLEETS_SCOPE_ID);
+    for (const [name, options] of Object.entries(props.fleets ?? {})) {
+      this.addFleet(name, options);
+    }
+
+    this.node.addValidation({ validate: () => this.validateSharedBroker() });
+  }
+
+  /** The names of the fleets, in the order they were added. */
+  public get fleetNames(): string[] {
+    return [...this.fleetEntries.keys()];
+  }
+
+  /** The fleets, by name. */
+  public get fleets(): { [name: string]: CeleryWorkerFleet } {
+    const result: { [name: string]: CeleryWorkerFleet } = {};
+    for (const [name, entry] of this.fleetEntries) result[name] = entry.fleet;
+    return result;
+  }
+
+  /**
+   * Add a worker fleet after construction. It gets what the fleets given in `fleets` get: the
+   * platform's credentials (and its queues added to the application user's permissions), AMQPS
+   * to the broker, backlog scaling, its alarms, its place in the composite alarm and the
+   * dashboard, and a start that waits for the application user.
+   *
+   * @param name the fleet's name: its construct id (`Fleets/<name>`) and part of its alarm names;
+   * 1 to 32 letters, digits, `_` and `-`, starting with a letter; unique in the platform
+   * @param options the fleet's code, sizing, `celery worker` options and scaling
+   */
+  public addFleet(name: string, options: CeleryPlatformFleetOptions): CeleryWorkerFleet {
+    this.validateFleetName(name);
+    this.validateFleetOptions(name, options);
+
+    const { enableBacklogScaling, backlogScaling, ...fleetOptions } = options;
+    const fleet = new CeleryWorkerFleet(this.fleetScope, name, {
+      ...fleetOptions,
+      credentials: options.credentials ?? this.credentials,
+      vpc: this.vpc,
+      broker: this.connectedBroker,
+    });
+
+    if (!options.queues || options.queues.length === 0) {
+      Annotations.of(fleet).addWarningV2('cdk-celery:fleetWithoutQueues',
+        `fleets.${name} has no queues: its workers consume the application's task_default_queue, which the platform takes to be `
+        + `"${fleet.queues.join(',')}" (for the application user's permissions and backlog scaling). Set queues to the queues the fleet consumes.`);
+    }
+    for (const [otherName, other] of this.fleetEntries) {
+      const shared = fleet.queues.filter((q) => other.fleet.queues.includes(q));
+      if (shared.length > 0) {
+        Annotations.of(fleet).addWarningV2('cdk-celery:queueSharedByFleets',
+          `fleets.${name} and fleets.${otherName} both consume ${shared.map((q) => JSON.stringify(q)).join(', ')}: they compete for its messages `
+          + 'and scale on the same backlog. Give each queue to one fleet unless that is intended.');
+      }
+    }
+
+    if (this.access) {
+      this.access.addTaskQueues(...fleet.queues);
+      // Workers connect as the application user at boot: it must exist (and allow the fleet's
+      // queues) before the first instance starts, or the boot fails and the group rolls back.
+      fleet.autoScalingGroup.node.addDependency(this.access);
+    }
+
+    let scalingPolicy: autoscaling.StepScalingPolicy | undefined;
+    const minCapacity = options.minCapacity ?? 1;
+    if ((enableBacklogScaling ?? true) && minCapacity !== fleet.maxCapacity) {
+      const userChoseQueues = backlogScaling?.queue !== undefined || backlogScaling?.queues !== undefined;
+      const platformChoice: QueueBacklogScalingProps = this.scaleOnQueueMetrics && !userChoseQueues
+        ? { queues: fleet.queues, virtualHost: this.virtualHost }
+        : {};
+      scalingPolicy = fleet.scaleOnQueueBacklog(BACKLOG_SCALING_ID, { ...platformChoice, ...backlogScaling });
+    }
+
+    this.monitoring.addFleet(fleet);
+    this.fleetEntries.set(name, { fleet, scalingPolicy });
+    return fleet;
+  }
+
+  /**
+   * The fleet with this name. Throws, listing the names, when there is none.
+   */
+  public fleet(name: string): CeleryWorkerFleet {
+    return this.entry(name).fleet;
+  }
+
+  /**
+   * The alarms of the fleet with this name (ingress source and worker restarts).
+   */
+  public fleetAlarms(name: string): CeleryFleetAlarms {
+    const fleet = this.entry(name).fleet;
+    return this.monitoring.fleetAlarms.find((a) => a.fleet === fleet)!;
+  }
+
+  /**
+   * The backlog scaling policy of the fleet with this name; undefined when the fleet does not
+   * scale on its backlog (`enableBacklogScaling: false`, or `minCapacity` equal to `maxCapacity`).
+   */
+  public backlogScalingPolicy(name: string): autoscaling.StepScalingPolicy | undefined {
+    return this.entry(name).scalingPolicy;
+  }
+
+  /**
+   * Let a client (a web application that sends tasks, Flower, celery beat) reach the broker's
+   * AMQPS port. Give it the credentials with `grantReadCredentials`.
+   */
+  public allowAmqpsFrom(client: ec2.IConnectable, description?: string): void {
+    const port = ec2.Port.tcp(this.connectedBroker.amqpsPort);
+    this.connectedBroker.connections.allowFrom(client, port, description ?? 'Celery clients (AMQPS)');
+  }
+
+  /**
+   * Grant read access to the credentials the fleets connect with (`credentials`), for a client
+   * that sends tasks as the same user.
+   */
+  public grantReadCredentials(grantee: iam.IGrantable): iam.Grant {
+    return this.credentials.grantRead(grantee);
+  }
+
+  /**
+   * A broker whose security groups belong to another stack gets a reference in this stack, with
+   * the groups imported by id: the ingress rules for the fleets and the user function are then
+   * created in this stack. Rules added to the other stack's groups would make that stack refer
+   * to this one's security groups while this one refers to the broker: a dependency cycle.
+   */
+  private brokerInThisStack(broker: IRabbitMqBroker): IRabbitMqBroker {
+    const stack = Stack.of(this);
+    const groups = broker.connections.securityGroups;
+    if (groups.every((sg) => Stack.of(sg) === stack)) return broker;
+    return RabbitMqBroker.fromRabbitMqBrokerAttributes(this, 'BrokerReference', {
+      brokerId: broker.brokerId,
+      brokerName: broker.brokerName,
+      brokerArn: broker.brokerArn,
+      endpointHost: broker.endpointHost,
+      credentials: broker.credentials,
+      consumerTimeout: broker.consumerTimeout,
+      securityGroups: groups.map((sg, i) => Stack.of(sg) === stack ? sg
+        : ec2.SecurityGroup.fromSecurityGroupId(this, `BrokerSecurityGroup${i}`, sg.securityGroupId, { allowAllOutbound: false })),
+    });
+  }
+
+  private entry(name: string) {
+    const entry = this.fleetEntries.get(name);
+    if (!entry) {
+      const names = this.fleetNames;
+      throw new Error(`fleet: no fleet named ${JSON.stringify(name)} in ${this.node.path}; `
+        + (names.length > 0 ? `its fleets are ${names.map((n) => JSON.stringify(n)).join(', ')}.` : 'it has no fleet yet (addFleet).'));
+    }
+    return entry;
+  }
+
+  private validateFleetName(name: string): void {
+    if (Token.isUnresolved(name) || !FLEET_NAME_FORMAT.test(name)) {
+      throw new Error(`fleets: the name ${JSON.stringify(name)} is not allowed; use 1 to 32 letters, digits, _ and -, starting with a letter `
+        + '(it becomes the fleet\'s construct id and part of its alarm names).');
+    }
+    for (const existing of this.fleetEntries.keys()) {
+      if (existing.toLowerCase() === name.toLowerCase()) {
+        throw new Error(`fleets: the name ${JSON.stringify(name)} is not allowed; ${this.node.path} already has a fleet named `
+          + `${JSON.stringify(existing)}. Fleet names must be unique (case-insensitively): they are construct ids and parts of alarm names.`);
+      }
+    }
+  }
+
+  private validateFleetOptions(name: string, options: CeleryPlatformFleetOptions): void {
+    if (options.enableBacklogScaling === false && options.backlogScaling) {
+      throw new Error(`fleets.${name}.backlogScaling: ${describeKeys(options.backlogScaling)} is not allowed with enableBacklogScaling: false; `
+        + 'omit one of them.');
+    }
+    if (this.access && !this.userAllowsRemoteControl && options.enableRemoteControl !== false && !options.credentials) {
+      throw new Error(`fleets.${name}.enableRemoteControl: ${options.enableRemoteControl ?? 'undefined (true)'} is not allowed with `
+        + 'applicationUserOptions.enableRemoteControl: false; the application user could not use celery.pidbox and the workers would fail to start. '
+        + `Set enableRemoteControl: false on fleets.${name}, or allow remote control for the user.`);
+    }
+  }
+
+  /**
+   * Platforms of this app on the same broker must not create the same application user (the
+   * second would change the first one's password) or the same alarm and dashboard names.
+   */
+  private validateSharedBroker(): string[] {
+    const errors: string[] = [];
+    const others = this.node.root.node.findAll()
+      .filter((c: IConstruct): c is CeleryPlatform => c !== this && CeleryPlatform.isCeleryPlatform(c))
+      .filter((other) => sameBroker(this.broker, other.broker));
+    for (const other of others) {
+      if (this.access && other.access && sameName(this.access.username, other.access.username)) {
+        errors.push(`applicationUserOptions.username: "${this.access.username}" is also the application user of ${other.node.path}, on the same broker `
+          + `${this.broker.node.path}; each would reset the other's password. Give each platform its own username (and vhost).`);
+      }
+      if (sameName(this.alarmNamePrefix, other.alarmNamePrefix)) {
+        errors.push(`monitoringOptions.alarmNamePrefix: "${this.alarmNamePrefix}" is also used by ${other.node.path}, on the same broker; `
+          + 'alarm and dashboard names would collide. Give each platform its own alarmNamePrefix.');
+      }
+    }
+    return errors;
+  }
+}
+
+function sameBroker(a: IRabbitMqBroker, b: IRabbitMqBroker): boolean {
+  if (a === b) return true;
+  return !Token.isUnresolved(a.brokerName) && a.brokerName === b.brokerName && Stack.of(a) === Stack.of(b);
+}
+
+function sameName(a: string, b: string): boolean {
+  return !Token.isUnresolved(a) && a === b;
+}
+
+/** `{ a, b }` for an error message: the keys that are set, never the values (they may hold secrets). */
+function describeKeys(options: object): string {
+  const keys = Object.entries(options).filter(([, v]) => v !== undefined).map(([k]) => k);
+  return `{ ${keys.join(', ')} }`;
+}

@@ -1,0 +1,370 @@
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { buildPlatform, fleetOptions, PlatformFixture } from './platform-fixture';
+import { CeleryBrokerAccess, CeleryPermissions } from '../../src/access';
+import { RabbitMqBroker, RabbitMqDeploymentMode, RabbitMqEngineVersion, RabbitMqInstanceType } from '../../src/broker';
+import { CeleryMonitoring } from '../../src/monitoring';
+import { CeleryWorkerFleet } from '../../src/workers';
+
+function sgId(f: PlatformFixture, connectable: ec2.IConnectable): string {
+  return f.logicalId(connectable.connections.securityGroups[0] as never);
+}
+
+function ingress(f: PlatformFixture, to: ec2.IConnectable, from: ec2.IConnectable, port: number) {
+  return {
+    IpProtocol: 'tcp',
+    FromPort: port,
+    ToPort: port,
+    GroupId: { 'Fn::GetAtt': [sgId(f, to), 'GroupId'] },
+    SourceSecurityGroupId: { 'Fn::GetAtt': [sgId(f, from), 'GroupId'] },
+  };
+}
+
+/** Names of the resources in the policies attached to a role. */
+function policyResourcesOf(f: PlatformFixture, role: iam.IRole): string {
+  const roleId = f.logicalId(role as never);
+  const policies = f.template().findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
+  return JSON.stringify(policies);
+}
+
+describe('CeleryPlatform with defaults and two fleets', () => {
+  const f = buildPlatform();
+  const { platform } = f;
+  const template = f.template();
+  const orders = platform.fleet('orders');
+  const reports = platform.fleet('reports');
+  const broker = platform.createdBroker!;
+  const access = platform.access!;
+
+  test('every part is a public property', () => {
+    expect(platform.broker).toBe(broker);
+    expect(broker).toBeInstanceOf(RabbitMqBroker);
+    expect(access).toBeInstanceOf(CeleryBrokerAccess);
+    expect(platform.credentials).toBe(access.secret);
+    expect(platform.monitoring).toBeInstanceOf(CeleryMonitoring);
+    expect(platform.fleetNames).toEqual(['orders', 'reports']);
+    expect(Object.keys(platform.fleets)).toEqual(['orders', 'reports']);
+    expect(orders).toBeInstanceOf(CeleryWorkerFleet);
+    expect(platform.fleets.reports).toBe(reports);
+    expect(platform.fleetAlarms('orders').fleet).toBe(orders);
+    expect(platform.backlogScalingPolicy('orders')).toBeDefined();
+    expect(platform.scaleOnQueueMetrics).toBe(false);
+    expect(platform.virtualHost).toBe('celery');
+  });
+
+  test('stable construct ids: Broker, ApplicationUser, Monitoring, Fleets/<name>', () => {
+    expect(broker.node.path).toBe('Stack/Celery/Broker');
+    expect(access.node.path).toBe('Stack/Celery/ApplicationUser');
+    expect(platform.monitoring.node.path).toBe('Stack/Celery/Monitoring');
+    expect(orders.node.path).toBe('Stack/Celery/Fleets/orders');
+    expect(reports.node.path).toBe('Stack/Celery/Fleets/reports');
+    expect(platform.backlogScalingPolicy('orders')!.node.path).toBe('Stack/Celery/Fleets/orders/Group/BacklogScaling');
+  });
+
+  test('one broker with the RabbitMqBroker defaults, private, in the given VPC', () => {
+    template.resourceCountIs('AWS::AmazonMQ::Broker', 1);
+    template.hasResourceProperties('AWS::AmazonMQ::Broker', {
+      EngineType: 'RABBITMQ',
+      EngineVersion: '4.2',
+      HostInstanceType: 'mq.m7g.large',
+      DeploymentMode: 'SINGLE_INSTANCE',
+      PubliclyAccessible: false,
+      SubnetIds: [f.stack.resolve(f.vpc.privateSubnets[0].subnetId)],
+    });
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+  });
+
+  test('two fleets, each an Auto Scaling group of its own with the fleet defaults', () => {
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 2);
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '4' });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '2' });
+    expect(orders.queues).toEqual(['orders']);
+    expect(reports.queues).toEqual(['reports']);
+  });
+
+  test('the application user may use exactly the fleets\' queues', () => {
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'] });
+    template.hasResourceProperties('Custom::CeleryBrokerUser', {
+      Vhost: 'celery',
+      Username: 'celery',
+      Configure: expected.configure,
+      Write: expected.write,
+      Read: expected.read,
+      AdminSecretArn: { Ref: f.logicalId(broker.credentials as never) },
+      UserSecretArn: { Ref: f.logicalId(access.secret as never) },
+    });
+  });
+
+  test('both fleets connect with the application user\'s secret, never the admin\'s', () => {
+    const appSecret = f.logicalId(access.secret as never);
+    const adminSecret = f.logicalId(broker.credentials as never);
+    for (const fleet of [orders, reports]) {
+      const launchTemplate = JSON.stringify(template.toJSON().Resources[f.logicalId(fleet.launchTemplate)]);
+      expect(launchTemplate).toContain(`{"Ref":"${appSecret}"}`);
+      expect(launchTemplate).not.toContain(adminSecret);
+      const policies = policyResourcesOf(f, fleet.role);
+      expect(policies).toContain(`{"Ref":"${appSecret}"}`);
+      expect(policies).not.toContain(adminSecret);
+    }
+  });
+
+  test('security groups: each fleet to the broker on AMQPS 5671, the user function to the broker on 443, nothing else into the broker', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, broker, orders, 5671));
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, broker, reports, 5671));
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, broker, access, 443));
+    const intoBroker = template.findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { GroupId: { 'Fn::GetAtt': [sgId(f, broker), 'GroupId'] } },
+    });
+    expect(Object.keys(intoBroker)).toHaveLength(3);
+    for (const fleet of [orders, reports]) {
+      template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+        GroupId: { 'Fn::GetAtt': [sgId(f, fleet), 'GroupId'] },
+        DestinationSecurityGroupId: { 'Fn::GetAtt': [sgId(f, broker), 'GroupId'] },
+        FromPort: 5671,
+        ToPort: 5671,
+      });
+    }
+  });
+
+  test('each fleet\'s group waits for the application user (it must exist before a worker boots)', () => {
+    const userResource = f.logicalId(access.node.findChild('Resource') as never);
+    for (const fleet of [orders, reports]) {
+      const group = template.toJSON().Resources[f.logicalId(fleet.autoScalingGroup as never)];
+      expect(group.DependsOn).toEqual(expect.arrayContaining([userResource]));
+    }
+  });
+
+  test('backlog scaling per fleet: RabbitMQ 4.2 publishes no queue metrics, so the broker-wide ready count', () => {
+    for (const fleet of [orders, reports]) {
+      const group = { Ref: f.logicalId(fleet.autoScalingGroup as never) };
+      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        AutoScalingGroupName: group,
+        PolicyType: 'StepScaling',
+        EstimatedInstanceWarmup: 300,
+        StepAdjustments: Match.arrayWith([Match.objectLike({ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 })]),
+      });
+      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        AutoScalingGroupName: group,
+        StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: -1 }],
+      });
+    }
+    template.resourceCountIs('AWS::AutoScaling::ScalingPolicy', 4);
+    const scalingAlarms = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { MetricName: 'MessageReadyCount', Dimensions: [{ Name: 'Broker', Value: broker.brokerName }], Statistic: 'Maximum' },
+    });
+    // Upper and lower alarm of each of the two fleets.
+    expect(Object.keys(scalingAlarms)).toHaveLength(4);
+  });
+
+  test('alarms: the broker\'s, two per fleet named after the fleet, and a composite over both fleets\' restarts', () => {
+    const prefix = `${broker.brokerName}-celery`;
+    for (const name of ['orders', 'reports']) {
+      const alarms = platform.fleetAlarms(name);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `${prefix}-${name}-network-out`,
+        Namespace: 'AWS/EC2',
+        MetricName: 'NetworkOut',
+        Dimensions: [{ Name: 'AutoScalingGroupName', Value: { Ref: f.logicalId(platform.fleet(name).autoScalingGroup as never) } }],
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-${name}-worker-restarts`, MetricName: 'WorkerRestarts' });
+      expect(alarms.networkOutAlarm.node.path).toBe(`Stack/Celery/Monitoring/${name}NetworkOutAlarm`);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-broker-ingress`, MetricName: 'NetworkIn' });
+    // 8 broker alarms, 2 x 2 fleet alarms, the composite.
+    expect(platform.monitoring.alarms).toHaveLength(13);
+    const composite = JSON.stringify(template.findResources('AWS::CloudWatch::CompositeAlarm'));
+    for (const name of ['orders', 'reports']) {
+      expect(composite).toContain(f.logicalId(platform.fleetAlarms(name).workerRestartsAlarm as never));
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: prefix });
+  });
+
+  test('the derived broker thresholds count both fleets (4 + 2 instances)', () => {
+    // 6 workers x 10 connections + 100 other clients.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${broker.brokerName}-celery-connection-storm`, Threshold: 160 });
+  });
+
+  test('the alarm topic the monitoring creates is acknowledged for AwsSolutions-SNS2 with a reason', () => {
+    const topic = template.toJSON().Resources[f.logicalId(platform.monitoring.alarmTopic as never)];
+    expect(topic.Metadata.cdk_nag.rules_to_suppress).toEqual([expect.objectContaining({ id: 'AwsSolutions-SNS2' })]);
+  });
+
+  test('no warning beyond the fleets\' own (a default platform synthesizes clean)', () => {
+    expect(Annotations.fromStack(f.stack).findWarning('/Stack/Celery/*', Match.anyValue())
+      .map((w) => String(w.entry.data))).toEqual([]);
+  });
+});
+
+describe('addFleet after construction', () => {
+  const f = buildPlatform();
+  const { platform } = f;
+  const late = platform.addFleet('late', fleetOptions('late', { minCapacity: 0, maxCapacity: 10 }));
+  const template = f.template();
+  const prefix = `${platform.broker.brokerName}-celery`;
+
+  test('the fleet is reachable by name and lives under Fleets/<name>', () => {
+    expect(platform.fleet('late')).toBe(late);
+    expect(platform.fleetNames).toEqual(['orders', 'reports', 'late']);
+    expect(late.node.path).toBe('Stack/Celery/Fleets/late');
+  });
+
+  test('its queue reaches the application user\'s permissions (rendered at synth)', () => {
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports', 'late'] });
+    template.hasResourceProperties('Custom::CeleryBrokerUser', { Configure: expected.configure, Write: expected.write, Read: expected.read });
+    expect(platform.access!.taskQueues).toEqual(['orders', 'reports', 'late']);
+  });
+
+  test('it gets its alarms, joins the composite alarm and the derived thresholds', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-late-network-out` });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-late-worker-restarts` });
+    const composite = JSON.stringify(template.findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(composite).toContain(f.logicalId(platform.fleetAlarms('late').workerRestartsAlarm as never));
+    // (4 + 2 + 10) workers x 10 connections + 100.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-connection-storm`, Threshold: 260 });
+    const dashboard = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard).toContain('late');
+  });
+
+  test('it scales on the backlog, connects with the user\'s secret, opens AMQPS and waits for the user', () => {
+    template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', { AutoScalingGroupName: { Ref: f.logicalId(late.autoScalingGroup as never) } });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, platform.broker, late, 5671));
+    expect(policyResourcesOf(f, late.role)).toContain(`{"Ref":"${f.logicalId(platform.credentials as never)}"}`);
+    const group = template.toJSON().Resources[f.logicalId(late.autoScalingGroup as never)];
+    expect(group.DependsOn).toEqual(expect.arrayContaining([f.logicalId(platform.access!.node.findChild('Resource') as never)]));
+  });
+
+  test('a platform may start with no fleet at all', () => {
+    const g = buildPlatform({ fleets: undefined });
+    expect(g.platform.fleetNames).toEqual([]);
+    g.platform.addFleet('only', fleetOptions('only'));
+    g.template().hasResourceProperties('Custom::CeleryBrokerUser', { Read: CeleryPermissions.forApplication({ taskQueues: ['only'] }).read });
+  });
+});
+
+describe('options pass through', () => {
+  test('brokerOptions configure the created broker', () => {
+    const f = buildPlatform({
+      brokerOptions: {
+        brokerName: 'shop-celery',
+        engineVersion: RabbitMqEngineVersion.V3_13,
+        instanceType: RabbitMqInstanceType.M7G_XLARGE,
+        deploymentMode: RabbitMqDeploymentMode.CLUSTER_MULTI_AZ,
+      },
+    });
+    f.template().hasResourceProperties('AWS::AmazonMQ::Broker', {
+      BrokerName: 'shop-celery',
+      EngineVersion: '3.13',
+      HostInstanceType: 'mq.m7g.xlarge',
+      DeploymentMode: 'CLUSTER_MULTI_AZ',
+    });
+    expect(f.platform.broker.brokerName).toBe('shop-celery');
+  });
+
+  test('RabbitMQ 3.x: each fleet scales on its own queues in the application user\'s vhost', () => {
+    const f = buildPlatform({
+      brokerOptions: { engineVersion: RabbitMqEngineVersion.V3_13 },
+      fleets: { orders: fleetOptions('orders'), mixed: fleetOptions('reports', { queues: ['reports', 'emails'] }) },
+    });
+    expect(f.platform.scaleOnQueueMetrics).toBe(true);
+    const t = f.template();
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MessageReadyCount',
+      Dimensions: Match.arrayWith([{ Name: 'Queue', Value: 'orders' }, { Name: 'VirtualHost', Value: 'celery' }]),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(q0, 0) + FILL(q1, 0)' })]),
+    });
+    const json = JSON.stringify(t.findResources('AWS::CloudWatch::Alarm'));
+    expect(json).toContain('"Value":"emails"');
+  });
+
+  test('scaleOnQueueMetrics: false on RabbitMQ 3.x keeps the broker-wide count', () => {
+    const f = buildPlatform({ brokerOptions: { engineVersion: RabbitMqEngineVersion.V3_13 }, scaleOnQueueMetrics: false });
+    expect(JSON.stringify(f.template().findResources('AWS::CloudWatch::Alarm'))).not.toContain('"Name":"Queue"');
+  });
+
+  test('backlogScaling tunes a fleet; enableBacklogScaling: false and a fixed size turn it off', () => {
+    const f = buildPlatform({
+      fleets: {
+        tuned: fleetOptions('tuned', { backlogScaling: { scaleOutThreshold: 20, evaluationPeriods: 2, instanceWarmup: Duration.minutes(8) } }),
+        manual: fleetOptions('manual', { enableBacklogScaling: false }),
+        fixed: fleetOptions('fixed', { minCapacity: 3, maxCapacity: 3 }),
+      },
+    });
+    const t = f.template();
+    t.resourceCountIs('AWS::AutoScaling::ScalingPolicy', 2);
+    t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', { EstimatedInstanceWarmup: 480 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'MessageReadyCount', Threshold: 20, EvaluationPeriods: 2 });
+    expect(f.platform.backlogScalingPolicy('manual')).toBeUndefined();
+    expect(f.platform.backlogScalingPolicy('fixed')).toBeUndefined();
+  });
+
+  test('applicationUserOptions configure the user (vhost, name, rpc:// results, extra queues)', () => {
+    const f = buildPlatform({
+      applicationUserOptions: { vhost: 'shop', username: 'shop-worker', enableRpcResultBackend: true, taskQueues: ['beat'] },
+    });
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['beat', 'orders', 'reports'], enableRpcResultBackend: true });
+    f.template().hasResourceProperties('Custom::CeleryBrokerUser', { Vhost: 'shop', Username: 'shop-worker', Read: expected.read });
+    expect(f.platform.virtualHost).toBe('shop');
+  });
+
+  test('monitoringOptions: a given topic receives every alarm, and no topic is created', () => {
+    const f = buildPlatform((stack) => ({ monitoringOptions: { alarmTopic: new sns.Topic(stack, 'Pager'), alarmNamePrefix: 'shop' } }));
+    const t = f.template();
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    const pager = { Ref: f.stack.getLogicalId(f.stack.node.findChild('Pager').node.defaultChild as never) };
+    for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.stringLikeRegexp('^shop-') } }))) {
+      expect((alarm as any).Properties.AlarmActions).toEqual([pager]);
+    }
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shop-orders-worker-restarts' });
+    t.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shop' });
+  });
+
+  test('credentials: the fleets connect with the given secret and no application user is made', () => {
+    const f = buildPlatform((stack) => ({ credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'shop/celery') }));
+    expect(f.platform.access).toBeUndefined();
+    f.template().resourceCountIs('Custom::CeleryBrokerUser', 0);
+    expect(policyResourcesOf(f, f.platform.fleet('orders').role)).toContain('secret:shop/celery');
+    expect(f.platform.virtualHost).toBe('/');
+  });
+
+  test('createApplicationUser: false connects the fleets as the administrator, with a warning', () => {
+    const f = buildPlatform({ createApplicationUser: false });
+    expect(f.platform.access).toBeUndefined();
+    expect(f.platform.credentials).toBe(f.platform.createdBroker!.credentials);
+    f.template().resourceCountIs('Custom::CeleryBrokerUser', 0);
+    Annotations.fromStack(f.stack).hasWarning('/Stack/Celery', Match.stringLikeRegexp('every worker connects as the broker administrator.*platformWorkersUseAdmin'));
+  });
+
+  test('a publicly accessible broker is created outside the VPC; the fleets still run in it', () => {
+    const f = buildPlatform({ brokerOptions: { publiclyAccessible: true } });
+    const broker = Object.values(f.template().findResources('AWS::AmazonMQ::Broker'))[0] as any;
+    expect(broker.Properties.PubliclyAccessible).toBe(true);
+    expect(broker.Properties.SubnetIds).toBeUndefined();
+    f.template().hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 5671, ToPort: 5671 })]),
+    });
+  });
+});
+
+describe('clients of the platform', () => {
+  test('allowAmqpsFrom opens the broker\'s AMQPS port; grantReadCredentials grants the fleets\' secret', () => {
+    const f = buildPlatform();
+    const web = new ec2.SecurityGroup(f.stack, 'Web', { vpc: f.vpc });
+    const webRole = new iam.Role(f.stack, 'WebRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    f.platform.allowAmqpsFrom(web);
+    f.platform.grantReadCredentials(webRole);
+    const t = f.template();
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5671,
+      GroupId: { 'Fn::GetAtt': [sgId(f, f.platform.broker), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [f.logicalId(web as never), 'GroupId'] },
+      Description: 'Celery clients (AMQPS)',
+    });
+    expect(policyResourcesOf(f, webRole)).toContain(`{"Ref":"${f.logicalId(f.platform.credentials as never)}"}`);
+  });
+});
