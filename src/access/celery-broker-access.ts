@@ -201,15 +201,22 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     // The management port must be open before the function calls it.
     for (const sg of props.broker.connections.securityGroups) resource.node.addDependency(sg);
 
+    // Each acknowledgement only on the resource type its rule checks, so none is left unused.
     addNagSuppressions(fn, [
       { id: 'AwsSolutions-IAM4', reason: 'AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole are the AWS-managed minimum for a Lambda function in a VPC (logs and ENIs).' },
+    ], ['AWS::IAM::Role']);
+    addNagSuppressions(fn, [
       { id: 'AwsSolutions-L1', reason: 'The runtime is pinned by the projen-generated BrokerUserFunction (nodejs22.x, a supported runtime), updated with the project configuration.' },
-    ]);
+    ], ['AWS::Lambda::Function']);
     addNagSuppressions(provider, [
       { id: 'AwsSolutions-IAM4', reason: 'aws-cdk-lib custom_resources.Provider framework function: AWSLambdaBasicExecutionRole for its logs.' },
+    ], ['AWS::IAM::Role']);
+    addNagSuppressions(provider, [
       { id: 'AwsSolutions-IAM5', reason: 'aws-cdk-lib custom_resources.Provider framework function: invokes the onEvent function and its versions (FUNCTION_ARN:*), nothing else.' },
+    ], ['AWS::IAM::Policy']);
+    addNagSuppressions(provider, [
       { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib custom_resources.Provider framework function: its runtime is chosen by aws-cdk-lib.' },
-    ]);
+    ], ['AWS::Lambda::Function']);
     addNagSuppressions(this.secret, [
       { id: 'AwsSolutions-SMG4', reason: 'The password is applied to RabbitMQ by this custom resource on deployment; Secrets Manager rotation would change the secret without changing the broker user.' },
     ]);

@@ -5,7 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { CeleryBrokerAccess, CeleryBrokerAccessOptions } from '../access/celery-broker-access';
-import { addNagSuppressions } from '../access/nag-suppressions';
 import { RabbitMqBroker, RabbitMqBrokerOptions } from '../broker/rabbitmq-broker';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { CeleryFleetAlarms, CeleryMonitoring, CeleryMonitoringOptions } from '../monitoring/celery-monitoring';
@@ -299,13 +298,6 @@ export class CeleryPlatform extends Construct {
     const monitoringOptions = props.monitoringOptions ?? {};
     this.alarmNamePrefix = monitoringOptions.alarmNamePrefix ?? `${this.broker.brokerName}-celery`;
     this.monitoring = new CeleryMonitoring(this, 'Monitoring', { ...monitoringOptions, broker: this.broker });
-    if (!monitoringOptions.alarmTopic && !monitoringOptions.alarmActions && this.monitoring.alarmTopic) {
-      addNagSuppressions(this.monitoring.alarmTopic, [{
-        id: 'AwsSolutions-SNS2',
-        reason: 'Alarm notifications carry alarm names and metric values, nothing secret; CloudWatch cannot publish to a topic encrypted with the '
-          + 'AWS managed aws/sns key. Pass monitoringOptions.alarmTopic with a customer managed key to encrypt them.',
-      }]);
-    }
 
     // Fleets.
     this.fleetScope = new Construct(this, FLEETS_SCOPE_ID);

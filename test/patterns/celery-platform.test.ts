@@ -188,11 +188,6 @@ describe('CeleryPlatform with defaults and two fleets', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${broker.brokerName}-celery-connection-storm`, Threshold: 160 });
   });
 
-  test('the alarm topic the monitoring creates is acknowledged for AwsSolutions-SNS2 with a reason', () => {
-    const topic = template.toJSON().Resources[f.logicalId(platform.monitoring.alarmTopic as never)];
-    expect(topic.Metadata.cdk_nag.rules_to_suppress).toEqual([expect.objectContaining({ id: 'AwsSolutions-SNS2' })]);
-  });
-
   test('no warning beyond the fleets\' own (a default platform synthesizes clean)', () => {
     expect(Annotations.fromStack(f.stack).findWarning('/Stack/Celery/*', Match.anyValue())
       .map((w) => String(w.entry.data))).toEqual([]);
