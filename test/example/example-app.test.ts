@@ -1,27 +1,83 @@
-import { App, Aspects } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { scrubAssets } from './scrub-assets';
 import { CeleryExampleStack } from '../../example/celery-example-stack';
+import { CeleryPermissions } from '../../src/access';
 
-function synth(nag?: AwsSolutionsChecks): { stack: CeleryExampleStack; template: Template } {
-  const app = new App();
+function synth(nag?: AwsSolutionsChecks, context?: { [key: string]: string }): { stack: CeleryExampleStack; template: Template } {
+  const app = new App({ context });
   if (nag) Aspects.of(app).add(nag);
   const stack = new CeleryExampleStack(app, 'CdkCeleryExample');
   return { stack, template: Template.fromStack(stack) };
 }
 
 describe('example app', () => {
-  test('a VPC over 2 AZs with one NAT gateway, and a private broker in it', () => {
-    const { template } = synth();
+  const { stack, template } = synth();
+  const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId((c.node.defaultChild ?? c) as never);
+
+  test('a VPC over 2 AZs with one NAT gateway and flow logs, and a private broker in it', () => {
     template.resourceCountIs('AWS::EC2::Subnet', 4);
     template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
     template.resourceCountIs('AWS::AmazonMQ::Broker', 1);
-    template.hasResourceProperties('AWS::AmazonMQ::Broker', { PubliclyAccessible: false, DeploymentMode: 'SINGLE_INSTANCE' });
+    template.hasResourceProperties('AWS::AmazonMQ::Broker', {
+      PubliclyAccessible: false, DeploymentMode: 'SINGLE_INSTANCE', EngineVersion: '4.2', HostInstanceType: 'mq.m7g.large',
+    });
+  });
+
+  test('two fleets of the shop app: orders (1 to 4 instances) and reports (1 to 2, two processes each)', () => {
+    expect(stack.platform.fleetNames).toEqual(['orders', 'reports']);
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 2);
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '4' });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '2' });
+    const userData = (name: string) => JSON.stringify(template.toJSON().Resources[logicalId(stack.platform.fleet(name).launchTemplate)]);
+    expect(userData('orders')).toMatch(/-A shop worker .*--queues orders .*--time-limit 60/);
+    expect(userData('reports')).toMatch(/-A shop worker .*--concurrency 2 --queues reports .*--time-limit 300 --soft-time-limit 240/);
+  });
+
+  test('the application user may use both queues and rpc:// reply queues, and the fleets connect as it', () => {
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'], enableRpcResultBackend: true });
+    template.hasResourceProperties('Custom::CeleryBrokerUser', { Vhost: 'celery', Configure: expected.configure, Write: expected.write, Read: expected.read });
+    expect(stack.platform.credentials).toBe(stack.platform.access!.secret);
+  });
+
+  test('every alarm, the composite included, notifies the example\'s topic on ALARM and OK', () => {
+    const topic = { Ref: logicalId(stack.alarmTopic) };
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    const alarms = {
+      ...template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.anyValue() } }),
+      ...template.findResources('AWS::CloudWatch::CompositeAlarm'),
+    };
+    // 8 broker alarms, 2 per fleet, the composite.
+    expect(Object.keys(alarms)).toHaveLength(13);
+    for (const alarm of Object.values(alarms) as any[]) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      expect(alarm.Properties.OKActions).toEqual([topic]);
+    }
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  test('-c alarmEmail=... subscribes an address to the topic', () => {
+    synth(undefined, { alarmEmail: 'ops@example.com' }).template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email', Endpoint: 'ops@example.com',
+    });
+  });
+
+  test('outputs for the walkthrough', () => {
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
+      'AdminSecretArn', 'AlarmTopicArn', 'AppUserSecretArn', 'BrokerAmqpsUrl', 'BrokerManagementUrl', 'BrokerName',
+      'DashboardUrl', 'IncidentAlarmName', 'OrdersAutoScalingGroup', 'ReportsAutoScalingGroup',
+    ]);
+    template.hasOutput('AppUserSecretArn', { Value: { Ref: logicalId(stack.platform.credentials as never) } });
+  });
+
+  test('no warning but the acknowledged ones (a clean synth)', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => `${w.id}: ${w.entry.data}`)).toEqual([]);
   });
 
   test('snapshot (asset hashes and bucket names scrubbed)', () => {
-    expect(scrubAssets(synth().template.toJSON())).toMatchSnapshot();
+    expect(scrubAssets(template.toJSON())).toMatchSnapshot();
   });
 
   test('scrubAssets replaces asset hashes and bootstrap bucket names', () => {
@@ -42,13 +98,19 @@ describe('example app cdk-nag', () => {
     expect(findings).toEqual([]);
   });
 
-  test('every acknowledgement matches a real finding and carries a specific reason', () => {
-    const { stack, template } = synth(new AwsSolutionsChecks({ logIgnores: true }));
-    const declared = Object.values(template.toJSON().Resources as Record<string, any>)
-      .flatMap(r => r.Metadata?.cdk_nag?.rules_to_suppress ?? []);
-    const used = Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('CdkNagSuppression'));
-    expect(declared.length).toBeGreaterThan(0);
-    expect(used).toHaveLength(declared.length);
-    for (const s of declared) expect(s.reason.length).toBeGreaterThan(60);
+  test('every acknowledgement matches a real finding on its resource and carries a specific reason', () => {
+    const { stack } = synth(new AwsSolutionsChecks({ logIgnores: true }));
+    const declared = new Set<string>();
+    for (const resource of stack.node.findAll().filter(CfnResource.isCfnResource)) {
+      for (const s of (resource.getMetadata('cdk_nag') as any)?.rules_to_suppress ?? []) {
+        expect(s.reason.length).toBeGreaterThan(60);
+        declared.add(`${resource.node.path} ${s.id}`);
+      }
+    }
+    const used = new Set(Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('CdkNagSuppression'))
+      .map((u) => `${u.id.slice(1)} ${String(u.entry.data).match(/AwsSolutions-[A-Z0-9]+/)![0]}`));
+    expect(declared.size).toBeGreaterThan(0);
+    expect([...declared].filter((d) => !used.has(d))).toEqual([]);
+    expect([...used].filter((u) => !declared.has(u))).toEqual([]);
   });
 });
