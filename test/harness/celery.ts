@@ -332,6 +332,11 @@ export async function inspect<T = unknown>(install: CeleryInstall, method: strin
   return (await runDriver<{ replies: { [node: string]: T } }>(install, args, options)).replies;
 }
 
+/** Broadcast remote control `method` (e.g. `shutdown`) to `nodes` (all when unset), without waiting for replies. */
+export async function control(install: CeleryInstall, method: string, options: DriverOptions & { nodes?: string[] }): Promise<void> {
+  await runDriver(install, ['control', method, ...(options.nodes ?? []).flatMap((n) => ['--node', n])], options);
+}
+
 /** `celery inspect ping -d NODE` with the installation's own CLI, as the boot script's readiness check runs it. */
 export function ping(install: CeleryInstall, options: DriverOptions & { nodeName: string }): Promise<boolean> {
   return new Promise((resolvePromise) => {

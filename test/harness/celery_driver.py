@@ -4,6 +4,7 @@ Usage: celery_driver.py --app SPEC COMMAND [OPTIONS]; prints one JSON document o
   send TASK --count N [--args JSON] [--kwargs JSON] [--queue Q]   ids of the sent tasks
   revoke --count N [--chunk K]       revoke N random task ids (broadcast), in chunks of K
   inspect METHOD [--node NAME] [--timeout S]    replies of `inspect METHOD` (revoked: sizes only)
+  control METHOD [--node NAME]       broadcast a remote control command (e.g. shutdown), no reply
 The broker is CELERY_BROKER_URL, as for the worker. One connection per invocation.
 """
 import argparse
@@ -31,6 +32,9 @@ def main():
     inspect.add_argument("method")
     inspect.add_argument("--node", action="append")
     inspect.add_argument("--timeout", type=float, default=5.0)
+    control = sub.add_parser("control")
+    control.add_argument("method")
+    control.add_argument("--node", action="append")
     opts = parser.parse_args()
 
     app = find_app(opts.app)
@@ -52,6 +56,9 @@ def main():
                 app.control.revoke(chunk, connection=conn)
                 sent += len(chunk)
         out = {"revoked": sent}
+    elif opts.command == "control":
+        app.control.broadcast(opts.method, destination=opts.node)
+        out = {"sent": opts.method}
     else:
         inspector = app.control.inspect(destination=opts.node, timeout=opts.timeout)
         replies = getattr(inspector, opts.method)() or {}

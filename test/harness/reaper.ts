@@ -25,6 +25,14 @@ while [ "$n" -lt 50 ]; do
   sleep 0.1
 done
 rm -rf -- "$@"
+# cgroup directories go with rmdir, leaves first, once their processes are gone.
+for cg in $CGROUPS; do
+  n=0
+  while [ -d "$cg" ] && [ "$n" -lt 50 ]; do
+    find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || sleep 0.1
+    n=$((n + 1))
+  done
+done
 [ -z "$pids" ]
 `;
 
@@ -35,14 +43,17 @@ rm -rf -- "$@"
  * purpose. One code path for both: a crashed run cannot leave `beam.smp` or `epmd` behind.
  */
 export class Reaper {
-  /** Start a watchdog that removes `paths` and the processes tagged with a fresh marker. */
-  public static start(label: string, paths: string[] = []): Reaper {
+  /**
+   * Start a watchdog that kills the processes tagged with a fresh marker, then removes `paths`
+   * and the cgroup directories `cgroups` (with everything below them).
+   */
+  public static start(label: string, paths: string[] = [], cgroups: string[] = []): Reaper {
     if (process.getuid?.() !== 0) {
       // Reading other users' /proc/PID/environ (the broker runs as `rabbitmq`) needs root.
       throw new Error('the RabbitMQ/Celery test harness must run as root (it starts the broker as the rabbitmq user)');
     }
     const id = `${label}-${process.pid}-${randomBytes(6).toString('hex')}`;
-    return new Reaper(id, paths);
+    return new Reaper(id, paths, cgroups);
   }
 
   /** The marker value; put `env` into the environment of every process this resource starts. */
@@ -51,12 +62,12 @@ export class Reaper {
   private readonly exited: Promise<number | null>;
   private reaped?: Promise<void>;
 
-  private constructor(id: string, paths: string[]) {
+  private constructor(id: string, paths: string[], cgroups: string[]) {
     this.id = id;
     this.child = spawn('/bin/sh', ['-c', REAPER_SCRIPT, 'cdk-celery-reaper', id, ...paths], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CGROUPS: cgroups.join(' ') },
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     // Neither the watchdog nor its pipe may keep the jest worker alive.

@@ -62,3 +62,14 @@ def retry_with_unpicklable_exception(self):
     """The incident's crash: on Celery < 5.3 the main process fails to unpickle the retry and the
     worker stops with "Unrecoverable error" and exit status 0."""
     raise self.retry(exc=NeedsTwoArguments("E42", "upstream said no"), countdown=3600)
+
+
+@app.task(bind=True)
+def crash_once(self, path, marker):
+    """The crash above on the first run only (`marker` file absent), then a normal run: shows a
+    crash restart and the redelivery of the task that was running."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        _append(path, event="start", **_delivery(self.request))
+        raise self.retry(exc=NeedsTwoArguments("E42", "upstream said no"), countdown=3600)
+    _append(path, event="done", **_delivery(self.request))

@@ -1,0 +1,226 @@
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'fs';
+import { hostname } from 'os';
+import { join } from 'path';
+import { Duration } from 'aws-cdk-lib';
+import {
+  BROKER_ENV_FILE, DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT,
+  renderCeleryWorkerCommand, renderPrestartScript, renderUnhealthyScript, renderUnhealthyServiceUnit, renderWorkerServiceUnit,
+  CeleryWorkerCommand, workerStopTimeout,
+} from '../../../src/workers/render';
+import { CeleryInstall, HARNESS_APP, HARNESS_APP_DIR, control, readEvents, sendTasks, testEachCelery } from '../../harness/celery';
+import { RabbitMq, startRabbitMq } from '../../harness/rabbitmq';
+import { pollUntil } from '../../harness/reaper';
+import { Systemd, startSystemd, systemdUnavailable } from '../../harness/systemd';
+
+/**
+ * The rendered worker unit under a real systemd 252 (PID 1 of a private namespace, see
+ * harness/systemd.ts) running a real Celery worker of each installation, with the real prestart and
+ * mark-unhealthy scripts and a stub `aws` that records its calls. It shows what the unit promises:
+ * every exit, status 0 included, is restarted and counted; a crash loop hits the start limit and
+ * marks the instance Unhealthy; `systemctl stop` is a warm shutdown (KillMode=mixed).
+ *
+ * Test values: the paths (layout), and the timings (1 s restart delay and jitter, a start limit of
+ * 4 starts in 2 minutes instead of 5 in 15) so that a crash loop takes seconds.
+ */
+
+jest.setTimeout(170_000);
+
+const START_LIMIT_BURST = 4;
+const RESTART_METRIC = 'cloudwatch put-metric-data --namespace CdkCelery --metric-name WorkerRestarts --unit Count --value 1 '
+  + '--dimensions AutoScalingGroupName=e2e-asg';
+let broker: RabbitMq;
+
+beforeAll(async () => {
+  broker = await startRabbitMq();
+}, 150_000);
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+interface Instance {
+  readonly systemd: Systemd;
+  readonly nodeName: string;
+  readonly brokerUrl: string;
+  readonly events: string;
+  readonly command: CeleryWorkerCommand;
+  awsCalls(): string[];
+  /** How many times the worker has logged "NODE ready." (one per start). */
+  readyCount(): Promise<number>;
+  mainPid(): Promise<number>;
+}
+
+/** A namespaced systemd with the rendered units and scripts, as the boot script installs them. */
+async function bootInstance(install: CeleryInstall): Promise<Instance> {
+  const label = install.version!.replace(/\./g, '-');
+  const vhost = `systemd-${label}`;
+  await broker.addVhost(vhost);
+  const brokerUrl = broker.amqpUrl('guest', 'guest', vhost);
+  let command: CeleryWorkerCommand | undefined;
+  const systemd = await startSystemd({
+    users: ['celery'],
+    bindMounts: [{ source: 'stub-bin', target: '/usr/local/bin' }],
+    setup: (root) => {
+      const layout = {
+        ...DEFAULT_INSTANCE_LAYOUT,
+        libexecDir: join(root, 'libexec'),
+        configDir: join(root, 'etc-cdk'),
+        stateDir: join(root, 'state'),
+        unitDir: join(root, 'units'),
+      };
+      // systemd runs ExecStart without a shell and Debian's Celery has no `celery` script: a
+      // one-line exec wrapper stands in for it (the main PID stays Python's).
+      const celeryExecutable = install.celery.length === 1 ? install.celery[0] : join(root, 'bin', 'celery');
+      command = renderCeleryWorkerCommand({ app: HARNESS_APP, celeryExecutable, hostname: `unit-${label}@%h`, concurrency: 1 });
+      const unit = renderWorkerServiceUnit({
+        command,
+        user: 'celery',
+        workingDirectory: join(root, 'app'),
+        stopTimeout: workerStopTimeout(),
+        layout,
+        restartDelay: Duration.seconds(1),
+        restartJitter: Duration.seconds(1),
+        startLimitBurst: START_LIMIT_BURST,
+        startLimitInterval: Duration.minutes(2),
+      });
+      return {
+        units: { [WORKER_UNIT]: unit, [UNHEALTHY_UNIT]: renderUnhealthyServiceUnit({ layout }) },
+        files: {
+          [`libexec/${PRESTART_SCRIPT}`]: { content: renderPrestartScript({ layout, restartJitter: Duration.seconds(1) }), mode: 0o755 },
+          [`libexec/${UNHEALTHY_SCRIPT}`]: { content: renderUnhealthyScript({ layout }), mode: 0o755 },
+          [`etc-cdk/${INSTANCE_ENV_FILE}`]: { content: 'export ASG_NAME=e2e-asg INSTANCE_ID=i-0e2e AWS_DEFAULT_REGION=eu-west-1\n', mode: 0o600 },
+          [`etc-cdk/${BROKER_ENV_FILE}`]: { content: `CELERY_BROKER_URL=${brokerUrl}\n`, mode: 0o600 },
+          'stub-bin/aws': { content: `#!/bin/sh\necho "$*" >> ${root}/aws.log\n`, mode: 0o755 },
+          'bin/celery': { content: `#!/bin/sh\nexec ${install.celery.join(' ')} "$@"\n`, mode: 0o755 },
+        },
+      };
+    },
+  });
+  const root = systemd.root;
+  mkdirSync(join(root, 'app'));
+  copyFileSync(join(HARNESS_APP_DIR, `${HARNESS_APP}.py`), join(root, 'app', `${HARNESS_APP}.py`));
+  mkdirSync(join(root, 'events'));
+  chmodSync(join(root, 'events'), 0o777); // the worker runs as `celery`
+  const nodeName = `unit-${label}@${hostname()}`;
+  return {
+    systemd,
+    nodeName,
+    brokerUrl,
+    command: command!,
+    events: join(root, 'events', 'events.jsonl'),
+    awsCalls: () => (existsSync(join(root, 'aws.log')) ? readFileSync(join(root, 'aws.log'), 'utf8').trim().split('\n').filter(Boolean) : []),
+    readyCount: async () => (await systemd.journalctl(['-u', WORKER_UNIT, '-o', 'cat'])).split('\n').filter((l) => l.endsWith(`${nodeName} ready.`)).length,
+    mainPid: async () => Number((await systemd.show(WORKER_UNIT, ['MainPID'])).MainPID),
+  };
+}
+
+/** Wait until the worker unit waits to be restarted; its properties then describe the run that ended. */
+async function waitForAutoRestart(systemd: Systemd, timeoutMs = 30_000) {
+  return systemd.waitFor(WORKER_UNIT, ['SubState', 'ExecMainCode', 'ExecMainStatus'], (p) => p.SubState === 'auto-restart',
+    { timeoutMs, what: 'worker unit in auto-restart' });
+}
+
+/** Wait for the n-th "ready." of the worker (the n-th start). */
+async function waitReadyCount(instance: Instance, n: number, timeoutMs = 60_000): Promise<void> {
+  await pollUntil(async () => (await instance.readyCount()) >= n, {
+    timeoutMs,
+    intervalMs: 300,
+    what: `start #${n} of ${instance.nodeName} ready`,
+    describe: async () => (instance.systemd.journalctl(['-u', WORKER_UNIT, '-o', 'cat', '-n', '40'])),
+  });
+}
+
+const unavailable = systemdUnavailable();
+if (unavailable) {
+  test.skip(`rendered unit under a namespaced systemd (skipped: ${unavailable})`, () => undefined);
+} else {
+  testEachCelery('the rendered unit under systemd: exit 0 restarted and counted, crash loop marks Unhealthy, stop is warm', async (install) => {
+    const instance = await bootInstance(install);
+    const { systemd } = instance;
+    try {
+      // systemd read the rendered unit as rendered.
+      const props = await systemd.show(WORKER_UNIT, ['KillMode', 'KillSignal', 'Restart', 'RestartUSec', 'StartLimitBurst', 'StartLimitIntervalUSec',
+        'TimeoutStopUSec', 'Type', 'User', 'OnFailure', 'ExecStart']);
+      expect(props).toMatchObject({
+        KillMode: 'mixed',
+        KillSignal: '15',
+        Restart: 'always',
+        RestartUSec: '1s',
+        StartLimitBurst: String(START_LIMIT_BURST),
+        StartLimitIntervalUSec: '2min',
+        TimeoutStopUSec: '30min',
+        Type: 'simple',
+        User: 'celery',
+        OnFailure: UNHEALTHY_UNIT,
+      });
+      // systemd parsed ExecStart back into the rendered argv (%% unescaped to %).
+      expect(props.ExecStart).toContain(`argv[]=${instance.command.argv.join(' ')} ;`);
+
+      // First start after boot: not a restart, nothing published.
+      await systemd.systemctl(['start', WORKER_UNIT]);
+      await waitReadyCount(instance, 1);
+      expect(instance.awsCalls()).toEqual([]);
+      const firstPid = await instance.mainPid();
+
+      // 1. The worker exits 0 (a remote `shutdown`, a clean exit that Restart=on-failure would
+      //    leave stopped): restarted, and counted once.
+      await control(install, 'shutdown', { brokerUrl: instance.brokerUrl, nodes: [instance.nodeName] });
+      // Between the exit and the restart (RestartSec plus the prestart's jitter) the unit waits in
+      // auto-restart with the exit status of the run that ended: 0, exited (CLD_EXITED = 1).
+      expect(await waitForAutoRestart(systemd)).toMatchObject({ ExecMainCode: '1', ExecMainStatus: '0' });
+      await waitReadyCount(instance, 2);
+      expect(await systemd.show(WORKER_UNIT, ['NRestarts', 'ActiveState'])).toEqual({ NRestarts: '1', ActiveState: 'active' });
+      expect(await instance.mainPid()).not.toBe(firstPid);
+      expect(instance.awsCalls()).toEqual([RESTART_METRIC]);
+
+      // 2. The incident's crash: Celery 5.2 logs "Unrecoverable error" and exits 0; the task that was
+      //    running is redelivered (acks late) to the restarted worker. Celery >= 5.3 does not crash.
+      const marker = join(systemd.root, 'events', 'crashed-once');
+      const [crashId] = await sendTasks(install, 'harness_tasks.crash_once', { brokerUrl: instance.brokerUrl, args: [instance.events, marker] });
+      const crashes = /^5\.[0-2]\./.test(install.version!);
+      if (crashes) {
+        // The worker takes about 30 s to give up its pool after the error, then exits 0.
+        expect(await waitForAutoRestart(systemd, 90_000)).toMatchObject({ ExecMainCode: '1', ExecMainStatus: '0' });
+        expect(await systemd.journalctl(['-u', WORKER_UNIT, '-o', 'cat'])).toContain('Unrecoverable error: TypeError');
+        await waitReadyCount(instance, 3);
+        expect((await systemd.show(WORKER_UNIT, ['NRestarts'])).NRestarts).toBe('2');
+        expect(instance.awsCalls()).toEqual([RESTART_METRIC, RESTART_METRIC]);
+        await pollUntil(() => readEvents(instance.events).some((e) => e.id === crashId && e.event === 'done' && e.redelivered),
+          { timeoutMs: 30_000, what: 'crashed task redelivered and done' });
+      } else {
+        await pollUntil(() => readEvents(instance.events).some((e) => e.id === crashId && e.event === 'start'), { timeoutMs: 30_000, what: 'task ran' });
+        await pollUntil(async () => /Retry in 3600s/.test(await systemd.journalctl(['-u', WORKER_UNIT, '-o', 'cat'])), { timeoutMs: 10_000, what: 'retry logged' });
+        expect((await systemd.show(WORKER_UNIT, ['NRestarts'])).NRestarts).toBe('1');
+      }
+
+      // 3. A crash loop: exits until the start limit; the unit fails and OnFailure marks the
+      //    instance Unhealthy.
+      for (let starts = await instance.readyCount(); starts < START_LIMIT_BURST; starts++) {
+        await control(install, 'shutdown', { brokerUrl: instance.brokerUrl, nodes: [instance.nodeName] });
+        await waitReadyCount(instance, starts + 1);
+      }
+      // One start more than the burst within the interval: refused.
+      await control(install, 'shutdown', { brokerUrl: instance.brokerUrl, nodes: [instance.nodeName] });
+      await systemd.waitFor(WORKER_UNIT, ['ActiveState', 'Result'], (p) => p.Result === 'start-limit-hit' && p.ActiveState === 'failed',
+        { timeoutMs: 60_000, what: 'start limit hit' });
+      await pollUntil(() => instance.awsCalls().some((c) => c.startsWith('autoscaling set-instance-health')), { timeoutMs: 30_000, what: 'instance marked Unhealthy' });
+      expect(instance.awsCalls().filter((c) => c.startsWith('autoscaling'))).toEqual([
+        'autoscaling set-instance-health --instance-id i-0e2e --health-status Unhealthy --no-should-respect-grace-period',
+      ]);
+      expect(instance.awsCalls().filter((c) => c === RESTART_METRIC)).toHaveLength(START_LIMIT_BURST - 1);
+
+      // 4. `systemctl stop` while a task runs: TERM to the main process only, the task finishes.
+      await systemd.systemctl(['reset-failed', WORKER_UNIT]);
+      const starts = await instance.readyCount();
+      await systemd.systemctl(['start', WORKER_UNIT]);
+      await waitReadyCount(instance, starts + 1);
+      const [taskId] = await sendTasks(install, 'harness_tasks.record', { brokerUrl: instance.brokerUrl, args: [instance.events, 4] });
+      await pollUntil(() => readEvents(instance.events).some((e) => e.id === taskId && e.event === 'start'), { timeoutMs: 30_000, what: 'long task started' });
+      await systemd.systemctl(['stop', WORKER_UNIT], { timeoutMs: 60_000 });
+      expect(readEvents(instance.events).filter((e) => e.id === taskId).map((e) => e.event)).toEqual(['start', 'done']);
+      expect(await systemd.show(WORKER_UNIT, ['ActiveState', 'Result', 'ExecMainStatus'])).toMatchObject({ ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
+    } finally {
+      await systemd.stop();
+    }
+  });
+}
