@@ -85,7 +85,10 @@ export interface CeleryPlatformProps {
    *
    * A name is 1 to 32 letters, digits, `_` and `-`, starting with a letter. It is the fleet's
    * construct id (so changing it replaces the fleet's Auto Scaling group) and part of its alarm
-   * names and dashboard titles.
+   * names and dashboard titles. Give each fleet its `queues`: the application user is allowed
+   * exactly the fleets' queues (plus `applicationUserOptions.taskQueues`), and a fleet without
+   * queues is taken to consume `celery` (with a warning). A queue consumed by two fleets gets a
+   * warning too.
    * @default - no fleet: add them with `addFleet`
    */
   readonly fleets?: { [name: string]: CeleryPlatformFleetOptions };
@@ -166,10 +169,18 @@ export interface CeleryPlatformProps {
  *   worker restarts raise alarms, with one composite alarm to page on (`CeleryMonitoring`).
  *
  * Construct ids are part of your infrastructure's identity: the broker is `Broker`, the
- * application user `ApplicationUser`, the alarms `Monitoring`, and each fleet `Fleets/<name>`.
- * Keep the platform's own id and the fleet names stable: a new id replaces the broker (losing
- * every queued message, and its default name, which is derived from the construct path) or a
- * fleet's Auto Scaling group.
+ * application user `ApplicationUser`, the alarms `Monitoring`, each fleet `Fleets/<name>` and its
+ * scaling policy `Fleets/<name>/Group/BacklogScaling`. Keep the platform's own id and the fleet
+ * names stable: a new id replaces the broker (losing every queued message; its default name is
+ * derived from the stack name and the construct path, and the alarm and dashboard names from the
+ * broker name) or a fleet's Auto Scaling group. A new vhost or username creates a new user (and
+ * vhost) before the old user is removed.
+ *
+ * Physical names: the broker name is unique per stack and construct path, and every alarm and the
+ * dashboard start with `<brokerName>-celery` (or `monitoringOptions.alarmNamePrefix`), so the same
+ * stack deployed twice (Dev and Prod) or two platforms in one stack never collide. Platforms of
+ * one app that share a broker must differ in application username and alarm name prefix; synth
+ * fails otherwise.
  *
  * @example
  * import { Stack } from 'aws-cdk-lib';
@@ -186,7 +197,7 @@ export interface CeleryPlatformProps {
  *     reports: { app: 'shop', code, queues: ['reports'], concurrency: 2, maxCapacity: 2 },
  *   },
  * });
- * platform.addFleet('emails', { app: 'shop', code, queues: ['emails'], minCapacity: 0 });
+ * platform.addFleet('emails', { app: 'shop', code, queues: ['emails'] });
  */
 export class CeleryPlatform extends Construct {
   /**
@@ -198,7 +209,10 @@ export class CeleryPlatform extends Construct {
 
   /** The VPC of the fleets. */
   public readonly vpc: ec2.IVpc;
-  /** The broker: the one created by the platform, or the one given. */
+  /**
+   * The broker: the one created by the platform, or the one given. Open it to other clients with
+   * `allowAmqpsFrom` (which also works when the broker belongs to another stack).
+   */
   public readonly broker: IRabbitMqBroker;
   /** The broker the platform created, with its full API; undefined when `broker` was given. */
   public readonly createdBroker?: RabbitMqBroker;
@@ -213,7 +227,11 @@ export class CeleryPlatform extends Construct {
   public readonly monitoring: CeleryMonitoring;
   /** Whether the fleets scale on queue-level metrics (see `CeleryPlatformProps.scaleOnQueueMetrics`). */
   public readonly scaleOnQueueMetrics: boolean;
-  /** The virtual host the fleets work in, when the platform knows it (for queue-level metrics). */
+  /**
+   * The virtual host of the fleets' queues, as the queue-level metrics name it: the application
+   * user's vhost, or `/` with `credentials` or the administrator (set
+   * `backlogScaling.virtualHost` when a given secret names another vhost).
+   */
   public readonly virtualHost: string;
 
   /**
