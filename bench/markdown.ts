@@ -12,7 +12,7 @@ export function bytes(n: number): string {
 
 /** A ratio such as 1,234x; infinite when the divisor is 0. */
 export function ratio(numerator: number, denominator: number): string {
-  if (denominator <= 0) return numerator > 0 ? 'inf (divisor 0)' : 'n/a';
+  if (denominator <= 0) return numerator > 0 ? 'inf (0 bytes in the window)' : 'n/a';
   const r = numerator / denominator;
   return `${r >= 100 ? Math.round(r).toLocaleString('en-US') : r.toFixed(r >= 10 ? 1 : 2)}x`;
 }
