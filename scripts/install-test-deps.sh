@@ -10,8 +10,10 @@ VENV_DIR="${CELERY_VENV_DIR:-$PWD/.venv-celery}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# iproute2 (ss) and procps (ps): the test harness attributes broker connections to workers and
+# finds the namespaced systemd with them; slim images lack both.
 packages=(rabbitmq-server python3-celery python3-venv python3-click-didyoumean python3-click-repl
-  shellcheck systemd)
+  shellcheck systemd iproute2 procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,15 +2,18 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'fs
 import { hostname } from 'os';
 import { join } from 'path';
 import { Duration } from 'aws-cdk-lib';
+import { FLEET_CELERY, fleetWorkerCommand } from './fleet-command';
 import {
   BROKER_ENV_FILE, DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT,
-  renderCeleryWorkerCommand, renderPrestartScript, renderUnhealthyScript, renderUnhealthyServiceUnit, renderWorkerServiceUnit,
+  layoutPath, renderPrestartScript, renderUnhealthyScript, renderUnhealthyServiceUnit, renderWorkerServiceUnit,
   CeleryWorkerCommand, workerStopTimeout,
 } from '../../../src/workers/render';
 import { CeleryInstall, HARNESS_APP, HARNESS_APP_DIR, control, readEvents, sendTasks, testEachCelery } from '../../harness/celery';
 import { RabbitMq, startRabbitMq } from '../../harness/rabbitmq';
 import { pollUntil } from '../../harness/reaper';
 import { Systemd, startSystemd, systemdUnavailable } from '../../harness/systemd';
+import { buildFleet } from '../fleet-fixture';
+import { userDataText, writtenFile } from '../user-data';
 
 /**
  * The rendered worker unit under a real systemd 252 (PID 1 of a private namespace, see
@@ -50,6 +53,56 @@ interface Instance {
   mainPid(): Promise<number>;
 }
 
+/**
+ * The worker unit under test: the fleet's command (parsed from its user data) with `celery` at
+ * `celeryExecutable`, rendered with paths under `root` and short restart timings.
+ */
+function testUnit(root: string, celeryExecutable: string, nodeTemplate: string) {
+  const layout = {
+    ...DEFAULT_INSTANCE_LAYOUT,
+    libexecDir: join(root, 'libexec'),
+    configDir: join(root, 'etc-cdk'),
+    stateDir: join(root, 'state'),
+    unitDir: join(root, 'units'),
+  };
+  const fleet = fleetWorkerCommand({ hostname: nodeTemplate, concurrency: 1 });
+  const command: CeleryWorkerCommand = { ...fleet, argv: [celeryExecutable, ...fleet.argv.slice(1)] };
+  const unit = renderWorkerServiceUnit({
+    command,
+    user: 'celery',
+    workingDirectory: join(root, 'app'),
+    stopTimeout: workerStopTimeout(),
+    layout,
+    restartDelay: Duration.seconds(1),
+    restartJitter: Duration.seconds(1),
+    startLimitBurst: START_LIMIT_BURST,
+    startLimitInterval: Duration.minutes(2),
+  });
+  return { layout, command, unit };
+}
+
+/** `Key=value` lines of a unit, by key (a key may repeat). */
+function directives(unit: string): { [key: string]: string[] } {
+  const out: { [key: string]: string[] } = {};
+  for (const line of unit.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0 && !line.startsWith('#')) (out[line.slice(0, eq)] ??= []).push(line.slice(eq + 1));
+  }
+  return out;
+}
+
+test('the unit under test is the fleet\'s synthesized unit with only paths and restart timings changed', () => {
+  const { stack } = buildFleet({ app: HARNESS_APP, queues: undefined, hostname: 'unit-x@%h', concurrency: 1 });
+  const fleetUnit = directives(writtenFile(userDataText(stack), layoutPath(DEFAULT_INSTANCE_LAYOUT.unitDir, WORKER_UNIT)));
+  const tested = directives(testUnit('/ROOT', FLEET_CELERY, 'unit-x@%h').unit);
+  expect(Object.keys(tested).sort()).toEqual(Object.keys(fleetUnit).sort());
+  const changed = Object.keys(tested).filter((k) => JSON.stringify(tested[k]) !== JSON.stringify(fleetUnit[k])).sort();
+  expect(changed).toEqual(['EnvironmentFile', 'ExecStartPre', 'RestartSec', 'StartLimitBurst', 'StartLimitIntervalSec', 'TimeoutStartSec', 'WorkingDirectory']);
+  // Among what is the same: ExecStart, Environment=, KillMode, Restart, TimeoutStopSec, OnFailure, User, sandboxing.
+  expect(fleetUnit.KillMode).toEqual(['mixed']);
+  expect(fleetUnit.Restart).toEqual(['always']);
+});
+
 /** A namespaced systemd with the rendered units and scripts, as the boot script installs them. */
 async function bootInstance(install: CeleryInstall): Promise<Instance> {
   const label = install.version!.replace(/\./g, '-');
@@ -61,28 +114,12 @@ async function bootInstance(install: CeleryInstall): Promise<Instance> {
     users: ['celery'],
     bindMounts: [{ source: 'stub-bin', target: '/usr/local/bin' }],
     setup: (root) => {
-      const layout = {
-        ...DEFAULT_INSTANCE_LAYOUT,
-        libexecDir: join(root, 'libexec'),
-        configDir: join(root, 'etc-cdk'),
-        stateDir: join(root, 'state'),
-        unitDir: join(root, 'units'),
-      };
       // systemd runs ExecStart without a shell and Debian's Celery has no `celery` script: a
       // one-line exec wrapper stands in for it (the main PID stays Python's).
       const celeryExecutable = install.celery.length === 1 ? install.celery[0] : join(root, 'bin', 'celery');
-      command = renderCeleryWorkerCommand({ app: HARNESS_APP, celeryExecutable, hostname: `unit-${label}@%h`, concurrency: 1 });
-      const unit = renderWorkerServiceUnit({
-        command,
-        user: 'celery',
-        workingDirectory: join(root, 'app'),
-        stopTimeout: workerStopTimeout(),
-        layout,
-        restartDelay: Duration.seconds(1),
-        restartJitter: Duration.seconds(1),
-        startLimitBurst: START_LIMIT_BURST,
-        startLimitInterval: Duration.minutes(2),
-      });
+      const rendered = testUnit(root, celeryExecutable, `unit-${label}@%h`);
+      const { layout, unit } = rendered;
+      command = rendered.command;
       return {
         units: { [WORKER_UNIT]: unit, [UNHEALTHY_UNIT]: renderUnhealthyServiceUnit({ layout }) },
         files: {
