@@ -93,7 +93,7 @@ for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cd
 const typecheck = project.addTask('typecheck', {
   description: 'Type-check the tests, the example app and the benchmarks',
 });
-for (const tsconfig of ['test/tsconfig.json', 'example/tsconfig.json']) {
+for (const tsconfig of ['test/tsconfig.json', 'example/tsconfig.json', 'bench/tsconfig.json']) {
   typecheck.exec(`tsc --noEmit -p ${tsconfig}`);
 }
 project.testTask.prependSpawn(typecheck);
