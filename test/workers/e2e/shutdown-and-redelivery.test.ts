@@ -77,11 +77,11 @@ interface KillOutcome {
 
 /**
  * Send `count` tasks of `seconds` to a worker, SIGKILL its whole process group while tasks run
- * (after `killAfterDone` are done, at a moment a task started less than half a task ago), start a
- * second worker with the same command and wait until the queue is drained.
+ * (after `killAfterDone` are done, at a moment a task started between `startedAgo` seconds ago),
+ * start a second worker with the same command and wait until the queue is drained.
  */
 async function killMidTask(install: CeleryInstall, name: string, options: {
-  acksLate?: boolean; count: number; seconds: number; concurrency: number; killAfterDone: number;
+  acksLate?: boolean; count: number; seconds: number; concurrency: number; killAfterDone: number; startedAgo: [number, number];
 }): Promise<KillOutcome> {
   const brokerUrl = await vhostUrl(`${name}-${install.version}`);
   const command = (node: string) => fleetWorkerCommand({
@@ -99,8 +99,9 @@ async function killMidTask(install: CeleryInstall, name: string, options: {
   };
   await pollUntil(() => {
     const { done, running: r } = running();
-    return done >= options.killAfterDone && r.some((e) => Date.now() / 1000 - e.at < options.seconds / 2);
-  }, { timeoutMs: 60_000, intervalMs: 10, what: 'a task just started on the first worker' });
+    const now = Date.now() / 1000;
+    return done >= options.killAfterDone && r.some((e) => now - e.at >= options.startedAgo[0] && now - e.at < options.startedAgo[1]);
+  }, { timeoutMs: 60_000, intervalMs: 10, what: 'a task running on the first worker' });
   first.kill();
   await first.stop();
   const inFlight = running().running.map((e) => e.id);
@@ -129,7 +130,8 @@ async function killMidTask(install: CeleryInstall, name: string, options: {
 
 describe('SIGKILL mid-task', () => {
   testEachCelery('default delivery settings: no task lost out of 120, the running ones are redelivered', async (install) => {
-    const outcome = await killMidTask(install, 'kill', { count: 120, seconds: 0.3, concurrency: 4, killAfterDone: 20 });
+    // Killed while a task has just started: the hardest case for a late ack.
+    const outcome = await killMidTask(install, 'kill', { count: 120, seconds: 0.3, concurrency: 4, killAfterDone: 20, startedAgo: [0, 0.15] });
     // eslint-disable-next-line no-console
     console.log(`SIGKILL mid-task, ${install.label}, acks late: sent ${outcome.sent}, lost ${outcome.lost.length}, `
       + `running at the kill ${outcome.inFlight.length}, run twice ${outcome.duplicates.length}`);
@@ -143,10 +145,15 @@ describe('SIGKILL mid-task', () => {
   });
 
   testEachCelery('control: with acksLate: false the tasks running at the kill are lost', async (install) => {
-    const outcome = await killMidTask(install, 'kill-early-ack', { acksLate: false, count: 12, seconds: 1, concurrency: 2, killAfterDone: 2 });
+    // Killed while a task has run for a while: its early ack has surely reached the broker (a task
+    // killed in its first milliseconds may not be acknowledged yet, and comes back).
+    const outcome = await killMidTask(install, 'kill-early-ack', {
+      acksLate: false, count: 12, seconds: 1, concurrency: 2, killAfterDone: 2, startedAgo: [0.4, 0.7],
+    });
     // eslint-disable-next-line no-console
     console.log(`SIGKILL mid-task, ${install.label}, acks on receipt: sent ${outcome.sent}, lost ${outcome.lost.length}, running at the kill ${outcome.inFlight.length}`);
-    expect(outcome.inFlight.length).toBeGreaterThan(0);
-    expect(outcome.lost.sort()).toEqual([...outcome.inFlight].sort());
+    expect(outcome.lost.length).toBeGreaterThan(0);
+    // What is lost is what was running (acknowledged on receipt), nothing else.
+    expect(outcome.lost.every((id) => outcome.inFlight.includes(id))).toBe(true);
   });
 });

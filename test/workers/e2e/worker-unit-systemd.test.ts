@@ -22,7 +22,7 @@ import { userDataText, writtenFile } from '../user-data';
  * every exit, status 0 included, is restarted and counted; a crash loop hits the start limit and
  * marks the instance Unhealthy; `systemctl stop` is a warm shutdown (KillMode=mixed).
  *
- * Test values: the paths (layout), and the timings (1 s restart delay and jitter, a start limit of
+ * Test values: the paths (layout), and the timings (2 s restart delay, 1 s jitter, a start limit of
  * 4 starts in 2 minutes instead of 5 in 15) so that a crash loop takes seconds.
  */
 
@@ -73,7 +73,8 @@ function testUnit(root: string, celeryExecutable: string, nodeTemplate: string) 
     workingDirectory: join(root, 'app'),
     stopTimeout: workerStopTimeout(),
     layout,
-    restartDelay: Duration.seconds(1),
+    // 2 s: the auto-restart state the test reads between an exit and the next start lasts at least this.
+    restartDelay: Duration.seconds(2),
     restartJitter: Duration.seconds(1),
     startLimitBurst: START_LIMIT_BURST,
     startLimitInterval: Duration.minutes(2),
@@ -182,7 +183,7 @@ if (unavailable) {
         KillMode: 'mixed',
         KillSignal: '15',
         Restart: 'always',
-        RestartUSec: '1s',
+        RestartUSec: '2s',
         StartLimitBurst: String(START_LIMIT_BURST),
         StartLimitIntervalUSec: '2min',
         TimeoutStopUSec: '30min',
