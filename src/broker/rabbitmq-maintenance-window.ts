@@ -1,11 +1,18 @@
 /** Day of the week of a maintenance window. */
 export enum MaintenanceDay {
+  /** Monday. */
   MONDAY = 'MONDAY',
+  /** Tuesday. */
   TUESDAY = 'TUESDAY',
+  /** Wednesday. */
   WEDNESDAY = 'WEDNESDAY',
+  /** Thursday. */
   THURSDAY = 'THURSDAY',
+  /** Friday. */
   FRIDAY = 'FRIDAY',
+  /** Saturday. */
   SATURDAY = 'SATURDAY',
+  /** Sunday. */
   SUNDAY = 'SUNDAY',
 }
 

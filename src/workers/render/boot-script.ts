@@ -41,9 +41,15 @@ export interface BootScriptOptions {
   readonly user: string;
   /** Working directory of the worker; the application is unpacked here when `code` is set. */
   readonly workingDirectory: string;
-  /** Zip archive to unpack into `workingDirectory`; none when the image has the code. */
+  /**
+   * Zip archive to unpack into `workingDirectory`; none when the image has the code.
+   * @default - nothing is downloaded (the code is in the image)
+   */
   readonly code?: BootCodeSource;
-  /** Create this virtual environment and install `requirements.txt` into it. */
+  /**
+   * Create this virtual environment and install `requirements.txt` into it.
+   * @default - no virtual environment is created
+   */
   readonly virtualEnvDirectory?: string;
   /** Broker host (no scheme). */
   readonly brokerHost: string;
@@ -53,25 +59,55 @@ export interface BootScriptOptions {
   readonly credentialsSecretId: string;
   /** Name of the termination lifecycle hook the drain service completes. */
   readonly lifecycleHookName: string;
-  /** Send cfn-signal to this resource; no signal when unset. */
+  /**
+   * Send cfn-signal to this resource; no signal when unset.
+   * @default - no cfn-signal: the boot result is only logged
+   */
   readonly signal?: BootSignalTarget;
-  /** How long to wait for the worker to be ready. */
+  /**
+   * How long to wait for the worker to be ready.
+   * @default DEFAULT_READINESS_TIMEOUT (5 minutes)
+   */
   readonly readinessTimeout?: Duration;
-  /** `TimeoutStopSec` of the worker. */
+  /**
+   * `TimeoutStopSec` of the worker.
+   * @default - `workerStopTimeout(worker.timeLimit)`: the time limit + 60 s, or 30 minutes without one
+   */
   readonly stopTimeout?: Duration;
-  /** Longest random sleep before a crash restart. */
+  /**
+   * Longest random sleep before a crash restart.
+   * @default DEFAULT_RESTART_JITTER (60 seconds)
+   */
   readonly restartJitter?: Duration;
-  /** `RestartSec` of the worker. */
+  /**
+   * `RestartSec` of the worker.
+   * @default DEFAULT_RESTART_DELAY (10 seconds)
+   */
   readonly restartDelay?: Duration;
-  /** `StartLimitBurst` of the worker. */
+  /**
+   * `StartLimitBurst` of the worker.
+   * @default DEFAULT_START_LIMIT_BURST (5)
+   */
   readonly startLimitBurst?: number;
-  /** `StartLimitIntervalSec` of the worker. */
+  /**
+   * `StartLimitIntervalSec` of the worker.
+   * @default DEFAULT_START_LIMIT_INTERVAL (15 minutes)
+   */
   readonly startLimitInterval?: Duration;
-  /** Mark the instance Unhealthy when the worker crash-loops. */
+  /**
+   * Mark the instance Unhealthy when the worker crash-loops.
+   * @default true
+   */
   readonly markUnhealthyOnCrashLoop?: boolean;
-  /** Planned restarts; none when unset. */
+  /**
+   * Planned restarts; none when unset.
+   * @default - no planned restarts
+   */
   readonly periodicRestart?: PeriodicRestartOptions;
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 

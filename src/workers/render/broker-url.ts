@@ -17,7 +17,10 @@ export const BROKER_URL_PYTHON = [
 
 /** Options of the broker env script. */
 export interface BrokerEnvScriptOptions {
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 

@@ -87,7 +87,8 @@ export interface CeleryWorkerCommandOptions {
    * another worker runs it again. Tasks must therefore be idempotent. A task whose run always kills
    * its process is redelivered again and again; a hard `timeLimit` does not count (the task is
    * failed and acknowledged). Each task must finish within the broker's `consumer_timeout`
-   * (Amazon MQ: 30 minutes), or the broker closes the worker's channel. With
+   * (Amazon MQ's default is 30 minutes; `RabbitMqBroker` sets 24 hours), or the broker closes the
+   * worker's channel. With
    * `CeleryPool.THREADS`, Celery (5.2 to 5.6) sends late acknowledgements only when its event loop
    * wakes up, which holds the next task back for seconds (celery/celery#6941): use prefork, or a
    * larger `prefetchMultiplier`, or turn this off.

@@ -8,9 +8,15 @@ export const DEFAULT_DRAIN_POLL_INTERVAL = Duration.seconds(5);
 
 /** Options of the drain script. */
 export interface DrainScriptOptions {
-  /** How often to read `autoscaling/target-lifecycle-state`. */
+  /**
+   * How often to read `autoscaling/target-lifecycle-state`.
+   * @default DEFAULT_DRAIN_POLL_INTERVAL (5 seconds)
+   */
   readonly pollInterval?: Duration;
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 

@@ -7,9 +7,15 @@ import { WorkerMetricNames } from '../worker-metrics';
 
 /** Options of the prestart (restart counter and jitter) script. */
 export interface PrestartScriptOptions {
-  /** Longest random sleep before a crash restart. */
+  /**
+   * Longest random sleep before a crash restart.
+   * @default DEFAULT_RESTART_JITTER (60 seconds)
+   */
   readonly restartJitter?: Duration;
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 

@@ -2,7 +2,10 @@ import { DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, WorkerInstanceLayout, layou
 
 /** Options of the mark-unhealthy script. */
 export interface UnhealthyScriptOptions {
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 

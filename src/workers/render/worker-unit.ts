@@ -38,17 +38,35 @@ export interface WorkerServiceUnitOptions {
   readonly workingDirectory: string;
   /** `TimeoutStopSec`: how long a warm shutdown may take. */
   readonly stopTimeout: Duration;
-  /** Longest random sleep of the prestart script (bounds `TimeoutStartSec`). */
+  /**
+   * Longest random sleep of the prestart script (bounds `TimeoutStartSec`).
+   * @default DEFAULT_RESTART_JITTER (60 seconds)
+   */
   readonly restartJitter?: Duration;
-  /** `RestartSec`. */
+  /**
+   * `RestartSec`.
+   * @default DEFAULT_RESTART_DELAY (10 seconds)
+   */
   readonly restartDelay?: Duration;
-  /** `StartLimitBurst`. */
+  /**
+   * `StartLimitBurst`.
+   * @default DEFAULT_START_LIMIT_BURST (5)
+   */
   readonly startLimitBurst?: number;
-  /** `StartLimitIntervalSec`. */
+  /**
+   * `StartLimitIntervalSec`.
+   * @default DEFAULT_START_LIMIT_INTERVAL (15 minutes)
+   */
   readonly startLimitInterval?: Duration;
-  /** Start the mark-unhealthy unit when the start limit is hit (`OnFailure=`). */
+  /**
+   * Start the mark-unhealthy unit when the start limit is hit (`OnFailure=`).
+   * @default true
+   */
   readonly markUnhealthyOnCrashLoop?: boolean;
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 
@@ -101,7 +119,10 @@ export function renderWorkerServiceUnit(options: WorkerServiceUnitOptions): stri
 
 /** Options of the drain service. */
 export interface DrainServiceUnitOptions {
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 
@@ -129,7 +150,10 @@ export function renderDrainServiceUnit(options: DrainServiceUnitOptions = {}): s
 
 /** Options of the mark-unhealthy unit. */
 export interface UnhealthyServiceUnitOptions {
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 
@@ -149,7 +173,10 @@ export function renderUnhealthyServiceUnit(options: UnhealthyServiceUnitOptions 
 
 /** Options of the periodic-restart service. */
 export interface PeriodicRestartServiceUnitOptions {
-  /** Paths on the instance. */
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
   readonly layout?: WorkerInstanceLayout;
 }
 
