@@ -25,8 +25,8 @@ export interface WorkerVpcEndpointsProps {
   readonly allowFromVpcCidr?: boolean;
 
   /**
-   * Interface endpoints to add to the default set (Secrets Manager, CloudWatch monitoring, SSM,
-   * SSM Messages, EC2 Messages), for example CloudWatch Logs.
+   * Interface endpoints to add to the default set (Secrets Manager, CloudWatch monitoring,
+   * CloudFormation, Auto Scaling, SSM, SSM Messages, EC2 Messages), for example CloudWatch Logs.
    * @default - none
    */
   readonly additionalServices?: ec2.InterfaceVpcEndpointAwsService[];
@@ -35,9 +35,15 @@ export interface WorkerVpcEndpointsProps {
 /**
  * The VPC endpoints a Celery worker fleet and the broker-user function need to run in isolated
  * subnets without a NAT gateway: Secrets Manager (broker credentials), CloudWatch monitoring
- * (custom metrics), SSM, SSM Messages and EC2 Messages (Session Manager and Run Command) as
- * interface endpoints with private DNS, and S3 as a gateway endpoint (packages and artifacts
- * from S3; the Amazon Linux package repositories are served from S3 too).
+ * (restart metric), CloudFormation (`cfn-signal` once the worker is ready), Auto Scaling
+ * (completing the drain lifecycle action, marking a crash-looping instance Unhealthy, restart
+ * slots), SSM, SSM Messages and EC2 Messages (Session Manager and Run Command) as interface
+ * endpoints with private DNS, and S3 as a gateway endpoint (the code asset; the Amazon Linux
+ * package repositories are served from S3 too).
+ *
+ * PyPI is not an AWS service: without a NAT gateway, `pip install -r requirements.txt` at boot
+ * cannot work, so use `WorkerCode.preinstalled` (an image with the application and its
+ * dependencies) or a private package index in the VPC.
  *
  * Opt-in: interface endpoints cost per hour and per AZ. Workers still reach the broker on its
  * AMQPS port through their own security group rule; the endpoints only replace HTTPS to AWS APIs.
@@ -66,6 +72,8 @@ export class WorkerVpcEndpoints extends Construct implements ec2.IConnectable {
     const services: Array<[string, ec2.InterfaceVpcEndpointAwsService]> = [
       ['SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
       ['CloudWatch', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING],
+      ['CloudFormation', ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION],
+      ['AutoScaling', ec2.InterfaceVpcEndpointAwsService.AUTOSCALING],
       ['Ssm', ec2.InterfaceVpcEndpointAwsService.SSM],
       ['SsmMessages', ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES],
       ['Ec2Messages', ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES],
@@ -77,7 +85,7 @@ export class WorkerVpcEndpoints extends Construct implements ec2.IConnectable {
     this.interfaceEndpoints = {};
     for (const [constructId, service] of services) {
       if (this.interfaceEndpoints[service.shortName]) {
-        throw new Error(`additionalServices: ${service.shortName} is already in the default set (secretsmanager, monitoring, ssm, ssmmessages, ec2messages).`);
+        throw new Error(`additionalServices: ${service.shortName} is already in the default set (secretsmanager, monitoring, cloudformation, autoscaling, ssm, ssmmessages, ec2messages).`);
       }
       this.interfaceEndpoints[service.shortName] = new ec2.InterfaceVpcEndpoint(this, constructId, {
         vpc: props.vpc,

@@ -12,7 +12,7 @@ function isolatedVpc(stack: Stack): ec2.Vpc {
 }
 
 describe('WorkerVpcEndpoints', () => {
-  test('interface endpoints for Secrets Manager, CloudWatch, SSM, SSM Messages, EC2 Messages and an S3 gateway', () => {
+  test('interface endpoints for Secrets Manager, CloudWatch, CloudFormation, Auto Scaling, SSM, SSM Messages, EC2 Messages and an S3 gateway', () => {
     const stack = new Stack(new App(), 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
     const vpc = isolatedVpc(stack);
     const endpoints = new WorkerVpcEndpoints(stack, 'Endpoints', { vpc });
@@ -21,6 +21,8 @@ describe('WorkerVpcEndpoints', () => {
     const names = Object.values(template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }))
       .map((r) => r.Properties.ServiceName).sort();
     expect(names).toEqual([
+      'com.amazonaws.eu-west-1.autoscaling',
+      'com.amazonaws.eu-west-1.cloudformation',
       'com.amazonaws.eu-west-1.ec2messages',
       'com.amazonaws.eu-west-1.monitoring',
       'com.amazonaws.eu-west-1.secretsmanager',
@@ -44,7 +46,7 @@ describe('WorkerVpcEndpoints', () => {
       SecurityGroupIngress: [{ CidrIp: { 'Fn::GetAtt': [Match.anyValue(), 'CidrBlock'] }, FromPort: 443, ToPort: 443, IpProtocol: 'tcp', Description: Match.anyValue() }],
       SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
     });
-    expect(Object.keys(endpoints.interfaceEndpoints).sort()).toEqual(['ec2messages', 'monitoring', 'secretsmanager', 'ssm', 'ssmmessages']);
+    expect(Object.keys(endpoints.interfaceEndpoints).sort()).toEqual(['autoscaling', 'cloudformation', 'ec2messages', 'monitoring', 'secretsmanager', 'ssm', 'ssmmessages']);
     expect(sgId).toBeDefined();
   });
 
@@ -59,7 +61,7 @@ describe('WorkerVpcEndpoints', () => {
     const workers = new ec2.SecurityGroup(stack, 'Workers', { vpc });
     endpoints.allowFrom(workers);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::EC2::VPCEndpoint', 7);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 9);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       SourceSecurityGroupId: { 'Fn::GetAtt': [stack.getLogicalId(workers.node.defaultChild as never), 'GroupId'] },
       FromPort: 443,
