@@ -521,8 +521,19 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     if (props.enableMingle) {
       warn('mingle', `enableMingle is true: each worker start pulls (workers - 1) x (revoked set size) through the broker, up to ${this.maxCapacity - 1} replies per start at maxCapacity; this is what took the broker down in the incident.`);
     }
+    const consumerTimeout = props.broker.consumerTimeout;
+    const knownConsumerTimeout = consumerTimeout && !consumerTimeout.isUnresolved() ? consumerTimeout : undefined;
+    const consumerTimeoutText = knownConsumerTimeout
+      ? `${knownConsumerTimeout.toHumanString()} on this broker`
+      : 'Amazon MQ\'s default is 30 minutes';
     if (!props.timeLimit && !props.stopTimeout) {
-      warn('noTimeLimit', `No timeLimit: a warm stop waits up to ${this.stopTimeout.toMinutes()} minutes for running tasks and then kills them, and a task that holds its message longer than the broker's consumer_timeout (30 minutes by default) gets its channel closed. Set timeLimit to the longest task.`);
+      warn('noTimeLimit', `No timeLimit: a warm stop waits up to ${this.stopTimeout.toMinutes()} minutes for running tasks and then kills them, and a task that holds its message longer than the broker's consumer_timeout (${consumerTimeoutText}) gets its channel closed. Set timeLimit to the longest task.`);
+    }
+    // Late acknowledgement keeps a running task's message unacked: past consumer_timeout RabbitMQ
+    // closes the channel and redelivers the task, which then runs twice.
+    if (props.acksLate !== false && knownConsumerTimeout && props.timeLimit && !props.timeLimit.isUnresolved()
+      && props.timeLimit.toSeconds() >= knownConsumerTimeout.toSeconds()) {
+      warn('timeLimitOverConsumerTimeout', `timeLimit ${props.timeLimit.toHumanString()} is not shorter than the broker's consumer_timeout (${consumerTimeoutText}): with late acknowledgement a task that runs that long holds its message past the timeout, so RabbitMQ closes the worker's channel (PRECONDITION_FAILED) and redelivers the task. Raise the broker's configuration.consumerTimeout above the longest task plus the longest ETA/countdown wait.`);
     }
     if (this.maxCapacity > LARGE_FLEET_WARNING_CAPACITY) {
       warn('largeFleet', `maxCapacity ${this.maxCapacity} is large: each worker holds 2 or more connections and several channels; make sure the broker instance type handles ${this.maxCapacity * 3} connections (mq.m7g.medium and mq.m5.large are small).`);

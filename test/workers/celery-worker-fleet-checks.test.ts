@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { APP_DIR, buildFleet } from './fleet-fixture';
 import { TestBroker } from './test-broker';
 import { userDataText } from './user-data';
+import { RabbitMqBroker } from '../../src/broker';
 import { CeleryWorkerFleet, CeleryWorkerFleetProps, WorkerCode } from '../../src/workers';
 
 jest.setTimeout(60_000);
@@ -114,6 +115,30 @@ describe('warnings for risky but legal choices', () => {
     ['large fleet', { maxCapacity: 60 }, /maxCapacity 60 is large/],
   ])('%s', (_name, props, message) => {
     expect(warnings({ timeLimit: Duration.minutes(10), ...props }).some((w) => message.test(w))).toBe(true);
+  });
+
+  describe("the broker's consumer_timeout", () => {
+    const onRealBroker = (consumerTimeout: Duration | undefined, props: Partial<CeleryWorkerFleetProps>) => {
+      const stack = new Stack(new App(), 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+      const broker = new RabbitMqBroker(stack, 'Broker', { vpc, configuration: { consumerTimeout } });
+      new CeleryWorkerFleet(stack, 'Fleet', { vpc, broker, code: WorkerCode.fromAsset(APP_DIR), app: 'proj', ...props });
+      return Annotations.fromStack(stack).findWarning('/Stack/Fleet', Match.anyValue()).map((w) => String(w.entry.data));
+    };
+
+    test('a time limit as long as the consumer timeout warns (late acks would be redelivered)', () => {
+      const found = onRealBroker(Duration.minutes(30), { timeLimit: Duration.minutes(30) });
+      expect(found).toEqual([expect.stringMatching(/^timeLimit 30 minutes is not shorter than the broker's consumer_timeout \(30 minutes on this broker\)/)]);
+    });
+
+    test('a shorter time limit, or early acks, do not warn', () => {
+      expect(onRealBroker(Duration.minutes(30), { timeLimit: Duration.minutes(29) })).toEqual([]);
+      expect(onRealBroker(Duration.minutes(30), { timeLimit: Duration.minutes(45), acksLate: false })).toEqual([]);
+    });
+
+    test('the no-time-limit warning names the broker\'s own timeout', () => {
+      expect(onRealBroker(undefined, {})).toEqual([expect.stringMatching(/consumer_timeout \(1 day on this broker\)/)]);
+    });
   });
 
   test('a key pair warns', () => {
