@@ -84,7 +84,7 @@ for (const dir of ['example', 'bench']) {
 }
 project.eslint?.addLintPattern('example');
 project.eslint?.addLintPattern('bench');
-for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cdk.out/']) {
+for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cdk.out/', '/rosetta/']) {
   project.addPackageIgnore(p);
 }
 

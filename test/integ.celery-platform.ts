@@ -20,9 +20,10 @@ import { CeleryExampleStack } from '../example/celery-example-stack';
  *    in INSUFFICIENT_DATA). The query names the alarms and expects exactly that many, each OK, so
  *    the order CloudWatch returns them in does not matter.
  *
- * Run it with an AWS account: `npx integ-runner --language typescript --update-on-failed
- * integ.celery-platform.ts` (about 30 minutes: the broker takes 15 to 20). Without an account,
- * `npx projen integ` only compares a fresh synth with the committed snapshot.
+ * Run it with an AWS account: `npx integ-runner --language typescript --force
+ * --parallel-regions <region> integ.celery-platform.ts` (about 30 minutes: the broker takes 15 to
+ * 20). `--force` is needed because integ-runner skips a test whose snapshot matches. Without an
+ * account, `npx projen integ` only compares a fresh synth with the committed snapshot.
  */
 
 const app = new App();
