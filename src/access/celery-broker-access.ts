@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { BrokerUserFunction } from './broker-user-function';
 import { usernameError, vhostNameError } from './broker-user-names';
 import { CeleryPermissions } from './celery-permissions';
-import { addNagSuppressions } from './nag-suppressions';
+import { addNagSuppressions } from '../private/nag-suppressions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 
 /**

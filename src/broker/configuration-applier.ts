@@ -5,6 +5,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
 import { ConfigurationApplierIsCompleteFunction } from './configuration-applier-is-complete-function';
 import { ConfigurationApplierOnEventFunction } from './configuration-applier-on-event-function';
+import { addNagSuppressions, NagRuleSuppression } from '../private/nag-suppressions';
 
 /**
  * Properties for `ConfigurationApplier`.
@@ -158,31 +159,6 @@ function validateWaitTimeout(waitTimeout: Duration): void {
   }
 }
 
-interface NagSuppression {
-  readonly id: string;
-  readonly reason: string;
-  readonly appliesTo?: string[];
-}
-
-/**
- * Records cdk-nag suppressions the way `NagSuppressions.addResourceSuppressions` does (metadata
- * `cdk_nag.rules_to_suppress`), without importing cdk-nag, which is only a dev dependency.
- * Existing suppressions on the resource are kept.
- */
-function addNagSuppressions(construct: IConstruct, suppressions: NagSuppression[]): void {
-  const resource = construct.node.defaultChild ?? construct;
-  if (!(resource instanceof CfnResource)) {
-    throw new Error(`${construct.node.path} is not a CloudFormation resource; cannot record cdk-nag suppressions on it`);
-  }
-  const existing = (resource.getMetadata('cdk_nag')?.rules_to_suppress ?? []) as object[];
-  const added = suppressions.map(s => ({
-    id: s.id,
-    reason: s.reason,
-    ...(s.appliesTo ? { applies_to: s.appliesTo } : {}),
-  }));
-  resource.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...added] });
-}
-
 /** Finds a construct by path below `scope`; fails loudly if aws-cdk-lib renames it. */
 function child(scope: IConstruct, path: string): IConstruct {
   let node: IConstruct = scope;
@@ -196,27 +172,31 @@ function child(scope: IConstruct, path: string): IConstruct {
   return node;
 }
 
+const ROLE = 'AWS::IAM::Role';
+const POLICY = 'AWS::IAM::Policy';
+const FUNCTION = 'AWS::Lambda::Function';
+
 function suppressNagFindings(
   onEventHandler: lambda.Function,
   isCompleteHandler: lambda.Function,
   provider: cr.Provider,
 ): void {
-  const basicExecutionRole: NagSuppression = {
+  const basicExecutionRole: NagRuleSuppression = {
     id: 'AwsSolutions-IAM4',
     reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; it is the AWS-managed minimum for Lambda logging.',
     appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
   };
   for (const fn of [onEventHandler, isCompleteHandler]) {
-    addNagSuppressions(fn.role!, [basicExecutionRole]);
+    addNagSuppressions(fn.role!, [basicExecutionRole], [ROLE]);
     addNagSuppressions(fn, [{
       id: 'AwsSolutions-L1',
       reason: 'Runtime nodejs22.x is set by the projen-generated function class (lambdaOptions in .projenrc.ts); it is a supported Lambda runtime, and the bundle targets node22.',
-    }]);
+    }], [FUNCTION]);
   }
 
   // The Provider framework's own functions, roles and waiter state machine (aws-cdk-lib code).
   const framework = 'aws-cdk-lib custom_resources.Provider framework';
-  const invokesUserHandlers: NagSuppression = {
+  const invokesUserHandlers: NagRuleSuppression = {
     id: 'AwsSolutions-IAM5',
     reason: `${framework} role: lambda:InvokeFunction on "<function ARN>:*" only covers versions and aliases of this construct's own onEvent and isComplete handlers.`,
     appliesTo: [
@@ -228,9 +208,9 @@ function suppressNagFindings(
     addNagSuppressions(child(provider, fn), [{
       id: 'AwsSolutions-L1',
       reason: `${framework} function: its runtime is chosen by aws-cdk-lib (the latest Node.js runtime it knows for the Region) and cannot be set through Provider.`,
-    }]);
-    addNagSuppressions(child(provider, `${fn}/ServiceRole`), [basicExecutionRole]);
-    addNagSuppressions(child(provider, `${fn}/ServiceRole/DefaultPolicy`), [invokesUserHandlers]);
+    }], [FUNCTION]);
+    addNagSuppressions(child(provider, `${fn}/ServiceRole`), [basicExecutionRole], [ROLE]);
+    addNagSuppressions(child(provider, `${fn}/ServiceRole/DefaultPolicy`), [invokesUserHandlers], [POLICY]);
   }
   addNagSuppressions(child(provider, 'waiter-state-machine/Role/DefaultPolicy'), [{
     id: 'AwsSolutions-IAM5',
@@ -239,11 +219,11 @@ function suppressNagFindings(
       `Resource::<${logicalId(child(provider, 'framework-isComplete'))}.Arn>:*`,
       `Resource::<${logicalId(child(provider, 'framework-onTimeout'))}.Arn>:*`,
     ],
-  }]);
+  }], [POLICY]);
   addNagSuppressions(child(provider, 'waiter-state-machine'), [
     { id: 'AwsSolutions-SF1', reason: `${framework} waiter state machine: it only re-invokes isComplete on a timer; every isComplete invocation is logged by the Lambda functions themselves.` },
     { id: 'AwsSolutions-SF2', reason: `${framework} waiter state machine: X-Ray tracing cannot be enabled through Provider, and its two Lambda tasks are logged.` },
-  ]);
+  ], ['AWS::StepFunctions::StateMachine']);
 }
 
 /** The logical id of a function as cdk-nag prints it in findings (`<LogicalId.Arn>`). */

@@ -20,7 +20,7 @@ import { RabbitMqDeploymentMode } from './rabbitmq-deployment-mode';
 import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
 import { RabbitMqInstanceType } from './rabbitmq-instance-type';
 import { RabbitMqMaintenanceWindow } from './rabbitmq-maintenance-window';
-import { addNagSuppressions } from '../access/nag-suppressions';
+import { addNagSuppressions } from '../private/nag-suppressions';
 
 /**
  * Everything a user chooses for a `RabbitMqBroker` except its VPC. `CeleryPlatform` takes these

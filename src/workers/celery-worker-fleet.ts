@@ -13,7 +13,7 @@ import {
 } from './render';
 import { WorkerCode } from './worker-code';
 import { WorkerMetricNames } from './worker-metrics';
-import { addNagSuppressions } from '../access/nag-suppressions';
+import { addNagSuppressions } from '../private/nag-suppressions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 
 /** Launch template user data limit (bytes, before base64). */
