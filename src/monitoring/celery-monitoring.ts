@@ -213,15 +213,7 @@ export class CeleryMonitoring extends Construct {
 
     this.memoryAlarm = this.alarm('MemoryAlarm', {
       nameSuffix: 'broker-memory',
-      metric: new cloudwatch.MathExpression({
-        expression: '100 * used / memLimit',
-        usingMetrics: {
-          used: broker.metricMemoryUsed({ ...minute, statistic: cloudwatch.Stats.MAXIMUM }),
-          memLimit: broker.metricMemoryLimit({ ...minute, statistic: cloudwatch.Stats.MAXIMUM }),
-        },
-        label: 'RabbitMQ memory used (% of limit)',
-        period: BROKER_PERIOD,
-      }),
+      metric: broker.metricMemoryUsedPercent({ label: 'RabbitMQ memory used (% of limit)', period: BROKER_PERIOD }),
       threshold: t.memoryUsedPercent,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 3,
