@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ICeleryWorkerFleet } from './celery-worker-fleet-ref';
 import {
-  BootScriptOptions, CeleryWorkerCommandOptions, DEFAULT_READINESS_TIMEOUT, DEFAULT_RESTART_JITTER, DEFAULT_START_LIMIT_BURST,
+  BootScriptOptions, CeleryPool, CeleryWorkerCommandOptions, DEFAULT_READINESS_TIMEOUT, DEFAULT_RESTART_JITTER, DEFAULT_START_LIMIT_BURST,
   DEFAULT_START_LIMIT_INTERVAL, PeriodicRestartOptions, renderBootScript, renderCeleryWorkerCommand, validatePeriodicRestart,
   workerStopTimeout,
 } from './render';
@@ -537,6 +537,9 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     }
     if (this.maxCapacity > LARGE_FLEET_WARNING_CAPACITY) {
       warn('largeFleet', `maxCapacity ${this.maxCapacity} is large: each worker holds 2 or more connections and several channels; make sure the broker instance type handles ${this.maxCapacity * 3} connections (mq.m7g.medium and mq.m5.large are small).`);
+    }
+    if (props.pool?.name === CeleryPool.THREADS.name && props.acksLate !== false) {
+      warn('threadsWithAcksLate', 'pool threads with acksLate (the default): Celery 5.2 to 5.6 sends a thread\'s late acknowledgement only when its event loop wakes, which holds the next task back for seconds (celery/celery#6941). Use the prefork pool, a larger prefetchMultiplier, or acksLate: false.');
     }
     if (props.keyPair) {
       warn('sshKeyPair', 'keyPair is set: Session Manager (already allowed) gives shell access without SSH keys or an open port 22.');

@@ -8,7 +8,7 @@ import { APP_DIR, buildFleet } from './fleet-fixture';
 import { TestBroker } from './test-broker';
 import { userDataText } from './user-data';
 import { RabbitMqBroker } from '../../src/broker';
-import { CeleryWorkerFleet, CeleryWorkerFleetProps, WorkerCode } from '../../src/workers';
+import { CeleryPool, CeleryWorkerFleet, CeleryWorkerFleetProps, WorkerCode } from '../../src/workers';
 
 jest.setTimeout(60_000);
 
@@ -113,6 +113,7 @@ describe('warnings for risky but legal choices', () => {
     ['gossip on', { enableGossip: true, maxCapacity: 10 }, /enableGossip is true: .*\(100 at maxCapacity\)/],
     ['mingle on (acknowledged)', { enableMingle: true, acknowledgeMingleBrokerTraffic: true, maxCapacity: 30 }, /enableMingle is true: .*up to 29 replies per start/],
     ['large fleet', { maxCapacity: 60 }, /maxCapacity 60 is large/],
+    ['threads pool with late acks', { pool: CeleryPool.THREADS }, /pool threads with acksLate \(the default\).*celery\/celery#6941/],
   ])('%s', (_name, props, message) => {
     expect(warnings({ timeLimit: Duration.minutes(10), ...props }).some((w) => message.test(w))).toBe(true);
   });

@@ -233,6 +233,15 @@ describe('user data runs exactly the rendered command', () => {
     expect(unit).not.toMatch(/task_acks_late|task_reject_on_worker_lost/);
   });
 
+  test('the solo pool runs with concurrency 1 (Celery sizes the prefetch by concurrency even there)', () => {
+    const argv = renderCeleryWorkerCommand({ app: 'proj', pool: CeleryPool.SOLO }).argv.join(' ');
+    expect(argv).toContain('--pool solo --concurrency 1 ');
+    expect(renderCeleryWorkerCommand({ app: 'proj', pool: CeleryPool.SOLO, concurrency: 1 }).argv.join(' ')).toContain('--concurrency 1 ');
+    expect(() => renderCeleryWorkerCommand({ app: 'proj', pool: CeleryPool.SOLO, concurrency: 4 }))
+      .toThrow(/^concurrency: 4 is not allowed with pool solo, which runs one task at a time/);
+    expect(renderCeleryWorkerCommand({ app: 'proj', pool: CeleryPool.PREFORK }).argv).not.toContain('--concurrency');
+  });
+
   test('settings override the rendered delivery settings', () => {
     const { argv } = renderCeleryWorkerCommand({ app: 'proj', settings: { task_acks_late: 'False' }, enableRemoteControl: false });
     expect(argv.slice(argv.indexOf('--') + 1)).toEqual(['task_acks_late=False', 'task_reject_on_worker_lost=True', 'worker_enable_remote_control=False']);

@@ -23,8 +23,9 @@ export interface CeleryWorkerCommandOptions {
   readonly queues?: string[];
 
   /**
-   * Worker processes or threads (`-c`).
-   * @default - Celery's default (the number of CPUs)
+   * Worker processes or threads (`-c`). Celery sizes the prefetch by it (`prefetchMultiplier` x
+   * concurrency) even for the solo pool, which runs one task at a time: there it must be 1.
+   * @default - Celery's default (the number of CPUs); 1 with `CeleryPool.SOLO`
    */
   readonly concurrency?: number;
 
@@ -220,7 +221,8 @@ export function renderCeleryWorkerCommand(options: CeleryWorkerCommandOptions): 
   argv.push('--loglevel', options.logLevel ?? 'INFO');
   argv.push('--hostname', options.hostname ?? 'celery@%h');
   argv.push('--pool', (options.pool ?? CeleryPool.PREFORK).name);
-  if (options.concurrency !== undefined) argv.push('--concurrency', String(options.concurrency));
+  const concurrency = options.concurrency ?? (isSolo(options.pool) ? 1 : undefined);
+  if (concurrency !== undefined) argv.push('--concurrency', String(concurrency));
   if (options.queues && options.queues.length > 0) argv.push('--queues', options.queues.join(','));
   argv.push('--prefetch-multiplier', String(options.prefetchMultiplier ?? 1));
   if (options.maxTasksPerChild !== undefined) argv.push('--max-tasks-per-child', String(options.maxTasksPerChild));
@@ -259,6 +261,9 @@ function validate(options: CeleryWorkerCommandOptions): void {
     }
   }
   positiveInteger('concurrency', options.concurrency);
+  if (isSolo(options.pool) && options.concurrency !== undefined && !Token.isUnresolved(options.concurrency) && options.concurrency !== 1) {
+    throw new Error(`concurrency: ${options.concurrency} is not allowed with pool solo, which runs one task at a time (a larger concurrency only makes the worker reserve more messages); leave it unset or use 1.`);
+  }
   positiveInteger('prefetchMultiplier', options.prefetchMultiplier);
   positiveInteger('maxTasksPerChild', options.maxTasksPerChild);
   positiveInteger('maxMemoryPerChildKib', options.maxMemoryPerChildKib);
@@ -302,4 +307,8 @@ function positiveDuration(prop: string, value: Duration | undefined): void {
   if (value.toMilliseconds() < 1000 || value.toMilliseconds() % 1000 !== 0) {
     throw new Error(`${prop}: ${value.toHumanString()} is not allowed; use whole seconds, at least 1 second.`);
   }
+}
+
+function isSolo(pool: CeleryPool | undefined): boolean {
+  return pool?.name === CeleryPool.SOLO.name;
 }
