@@ -2,7 +2,7 @@ import { IdleResult, measureIdle } from './idle-cost';
 import { JoinCell, runJoinCells } from './join-ingress';
 import { currentLoad, MachineInfo, machineInfo } from './machine';
 import { FloorResult, measureFloor } from './physical-floor';
-import { simulateSpread, SpreadResult } from './restart-spread';
+import { simulateSpreadCases, SpreadResult } from './restart-spread';
 import { measureWave, WAVE_MODES, WaveResult } from './restart-waves';
 import { measureSynth, SynthResult } from './synth-cost';
 import { evaluateTargets, TargetResult } from './targets';
@@ -99,7 +99,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
   log(`synth: ${plan.synthFleets.join(', ')} fleets`);
   const synth = measureSynth(plan.synthFleets, plan.synthRepetitions);
   log(`restart spread: ${plan.spreadInstances.join(', ')} instances x ${plan.spreadFleets} fleets`);
-  const spread = plan.spreadInstances.map((n) => simulateSpread(n, plan.spreadFleets, options.seed));
+  const spread = simulateSpreadCases(plan.spreadInstances, plan.spreadFleets, options.seed);
 
   let broker: RabbitMq | undefined;
   try {

@@ -92,13 +92,15 @@ function floorSection(r: BenchResults): string {
 }
 
 function spreadSection(r: BenchResults): string {
-  const rows = r.spread.map((s) => [s.instances, `${s.windowSeconds / 60} min`, s.firstFleet, s.median, s.p99, s.worst, `${(s.shareAbove2 * 100).toFixed(1)} %`]);
+  const rows = r.spread.map((s) => [s.scenario, s.instances, `${s.windowSeconds / 60} min`, s.firstFleet, s.median, s.p99, s.worst, `${(s.shareAbove2 * 100).toFixed(1)} %`]);
   return [
     '## 5. Restart spread',
-    'Most periodic restarts in any 60 s, instances with random machine ids through the fleet\'s timer (offset rule '
-    + `\`periodicRestartOffsetSeconds\`, window read from the rendered unit), ${r.spread[0]?.fleets ?? 0} simulated fleets, seed \`${r.seed}\`.`,
+    'Most periodic restarts in any 60 s, through the fleet\'s rule (`periodicRestartSlotSeconds`, window read from the rendered script), '
+    + `${r.spread[0]?.fleets ?? 0} simulated fleets with random instance ids and group names, seed \`${r.seed}\`. `
+    + '*slots*: every instance lists its group and restarts at its rank slot; *listing failed*: every instance uses its fallback offset '
+    + '(the guarantee\'s worst case); *3 fleets, one broker*: three such fleets sharing the window, counted together.',
     '',
-    table(['instances', 'window', 'one fleet', 'median fleet', 'p99', 'worst fleet', 'fleets with > 2'], rows),
+    table(['scenario', 'instances per fleet', 'window', 'one fleet', 'median fleet', 'p99', 'worst fleet', 'fleets with > 2'], rows),
   ].join('\n');
 }
 

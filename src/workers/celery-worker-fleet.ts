@@ -152,7 +152,11 @@ export interface CeleryWorkerFleetOptions extends CeleryWorkerCommandOptions {
   readonly readinessTimeout?: Duration;
 
   /**
-   * Planned warm restarts, spread over a window.
+   * Planned warm restarts, spread over a window: at the window start each instance lists the
+   * group's InService instances and restarts at its own slot, `window / n` apart in the order of
+   * the instance ids (one restart per minute while n <= window / 60 s), or at a stable
+   * pseudo-random offset when it cannot list the group. Adds `autoscaling:DescribeAutoScalingGroups`
+   * to the instance role. Not counted as crashes. See `PeriodicRestartOptions` for the limits.
    * @default - no planned restarts
    */
   readonly periodicRestart?: PeriodicRestartOptions;
@@ -280,6 +284,14 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': WorkerMetricNames.NAMESPACE } },
     }));
+    if (props.periodicRestart) {
+      // The periodic-restart script lists the group's InService instances to find its slot. Describe
+      // actions support no resource-level permissions.
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['autoscaling:DescribeAutoScalingGroups'],
+        resources: ['*'],
+      }));
+    }
     const code = props.code.bind(this, this.role);
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -403,7 +415,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     }
 
     this.addWarnings(props);
-    this.addNagAcknowledgements();
+    this.addNagAcknowledgements(props);
     // Tags in instance metadata (how instances learn their group name without a wider IAM
     // permission) make EC2 refuse launches whose instance tag keys have spaces or '/'.
     this.node.addValidation({ validate: () => this.validateInstanceTagKeys(group) });
@@ -546,14 +558,19 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     }
   }
 
-  private addNagAcknowledgements(): void {
+  private addNagAcknowledgements(props: CeleryWorkerFleetProps): void {
     // Each acknowledgement only on the resource type its rule checks, so none is left unused
     // (the security group needs none: EC23 is about open ingress, and the fleet has no ingress).
     addNagSuppressions(this, [
       { id: 'AwsSolutions-IAM4', reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained policy for Session Manager access (no SSH key, no open port).' },
     ], ['AWS::IAM::Role']);
     addNagSuppressions(this, [
-      { id: 'AwsSolutions-IAM5', reason: 'Wildcards: cloudwatch:PutMetricData has no resource ARN (it is conditioned on the CdkCelery namespace); the Auto Scaling group ARN has a generated id segment (scoped by group name); S3 asset read grants cover the object key only; Secrets Manager grants end in the generated suffix.' },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Wildcards: cloudwatch:PutMetricData has no resource ARN (it is conditioned on the CdkCelery namespace); '
+          + (props.periodicRestart ? 'autoscaling:DescribeAutoScalingGroups (periodicRestart: each instance lists its group to find its restart slot) has no resource ARN (read-only); ' : '')
+          + 'the Auto Scaling group ARN has a generated id segment (scoped by group name); S3 asset read grants cover the object key only; Secrets Manager grants end in the generated suffix.',
+      },
     ], ['AWS::IAM::Policy']);
     addNagSuppressions(this, [
       { id: 'AwsSolutions-AS3', reason: 'Scaling events are visible in the group metrics (collected) and the activity history; fleets that want notifications add them to autoScalingGroup.' },

@@ -73,7 +73,7 @@ describe('benchmark smoke run', () => {
   });
 
   test('spread and synth ran; targets judged only on what ran', () => {
-    expect(results.spread).toHaveLength(1);
+    expect(results.spread.map((s) => [s.scenario, s.instances])).toEqual([['slots', 30], ['listing failed', 30], ['3 fleets, one broker', 30]]);
     expect(results.spread[0].worst).toBeGreaterThanOrEqual(results.spread[0].median);
     expect(results.synth.points).toHaveLength(1);
     expect(results.synth.points[0].resources).toBeGreaterThan(10);
@@ -105,13 +105,23 @@ describe('restart spread model', () => {
     expect(mostInAnySpan([0, 30, 59])).toBe(3);
   });
 
-  test('a seed replays the same fleets; another seed draws others', () => {
-    const a = simulateSpread(30, 50, 'seed-a');
-    expect(simulateSpread(30, 50, 'seed-a')).toEqual(a);
+  test('a seed replays the same fleets; the window is the rendered one', () => {
+    const a = simulateSpread(30, 50, 'seed-a', 'listing failed');
+    expect(simulateSpread(30, 50, 'seed-a', 'listing failed')).toEqual(a);
     expect(a.windowSeconds).toBe(7200);
     expect(a.worst).toBeLessThanOrEqual(30);
-    // 100 instances in the same window crowd more than 30 do.
-    expect(simulateSpread(100, 50, 'seed-a').median).toBeGreaterThan(a.median);
+  });
+
+  test('rank slots: one restart per minute per fleet up to window / 60 s instances; the limits are visible', () => {
+    for (const n of [30, 100, 120]) expect(simulateSpread(n, 50, 'seed-a').worst).toBe(1);
+    // Beyond window / 60 s instances, slots are less than a minute apart: at most ceil(60 n / window).
+    expect(simulateSpread(250, 20, 'seed-a').worst).toBe(3);
+    // Independent fallback offsets crowd more than slots do (the old rule's distribution).
+    expect(simulateSpread(30, 200, 'seed-a', 'listing failed').median).toBeGreaterThan(1);
+    // Three fleets on one broker: up to one restart per fleet in the same minute.
+    const shared = simulateSpread(30, 200, 'seed-a', '3 fleets, one broker');
+    expect(shared.worst).toBeLessThanOrEqual(3);
+    expect(shared.worst).toBeGreaterThan(1);
   });
 });
 

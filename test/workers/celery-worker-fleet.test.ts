@@ -355,14 +355,33 @@ describe('props', () => {
     expect(writtenFile(userDataText(stack), '/usr/local/libexec/cdk-celery/prestart')).toContain('delay=$((RANDOM % 61))');
   });
 
-  test('periodic restart installs and enables the timer with the window', () => {
+  test('periodic restart installs the slot script, its service and the timer, and enables the timer', () => {
     const { stack } = buildFleet({ periodicRestart: { onCalendar: 'Sun 02:00', window: Duration.hours(4) } });
     const script = userDataText(stack);
     const timer = writtenFile(script, '/etc/systemd/system/celery-periodic-restart.timer');
     expect(timer).toContain('\nOnCalendar=Sun 02:00\n');
-    expect(timer).toContain('\nRandomizedDelaySec=14400\n');
-    expect(timer).toContain('\nFixedRandomDelay=yes\n');
+    expect(timer).not.toContain('RandomizedDelaySec');
+    expect(writtenFile(script, '/etc/systemd/system/celery-periodic-restart.service')).toContain('\nExecStart=/usr/local/libexec/cdk-celery/periodic-restart\nTimeoutStartSec=14580');
+    expect(writtenFile(script, '/usr/local/libexec/cdk-celery/periodic-restart')).toContain('\nwindow=14400\n');
+    expect(script).toContain('install -m 0755 /dev/null /usr/local/libexec/cdk-celery/periodic-restart\n');
     expect(script).toContain('enable --now celery-drain.service celery-worker.service celery-periodic-restart.timer');
+  });
+
+  test('periodic restart: the role may list Auto Scaling groups (no resource ARN exists), acknowledged for cdk-nag', () => {
+    const statements = (s: Stack) => Object.values(Template.fromStack(s).findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^FleetInstanceRoleDefaultPolicy') } }))[0]
+      .Properties.PolicyDocument.Statement;
+    const { stack } = buildFleet({ periodicRestart: {} });
+    expect(statements(stack)).toContainEqual({ Action: 'autoscaling:DescribeAutoScalingGroups', Effect: 'Allow', Resource: '*' });
+    const acknowledgement = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'));
+    expect(acknowledgement).toMatch(/AwsSolutions-IAM5[^}]*autoscaling:DescribeAutoScalingGroups \(periodicRestart/);
+    const { stack: plain } = buildFleet();
+    expect(JSON.stringify(statements(plain))).not.toContain('autoscaling:Describe');
+    expect(JSON.stringify(Template.fromStack(plain).findResources('AWS::IAM::Policy'))).not.toContain('DescribeAutoScalingGroups');
+  });
+
+  test('periodic restart with the longest window keeps the user data under the limit', () => {
+    const { fleet } = buildFleet({ periodicRestart: { window: Duration.hours(24) } });
+    expect(fleet.userDataSizeBytes).toBeLessThan(USER_DATA_LIMIT_BYTES - 4 * 1024);
   });
 
   test('remote control off: readiness from the journal, with a warning', () => {

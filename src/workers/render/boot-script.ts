@@ -3,10 +3,10 @@ import { renderBrokerEnvScript } from './broker-url';
 import { CeleryWorkerCommandOptions, renderCeleryWorkerCommand } from './celery-worker-command';
 import { renderDrainScript } from './drain-script';
 import {
-  BROKER_ENV_FILE, BROKER_ENV_SCRIPT, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_TIMER,
-  PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
+  BROKER_ENV_FILE, BROKER_ENV_SCRIPT, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT,
+  PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
 } from './instance-layout';
-import { PeriodicRestartOptions, renderPeriodicRestartTimerUnit } from './periodic-restart';
+import { PeriodicRestartOptions, renderPeriodicRestartScript, renderPeriodicRestartTimerUnit } from './periodic-restart';
 import { renderPrestartScript } from './restart-counter';
 import { shellQuote } from './shell-quote';
 import { renderUnhealthyScript } from './unhealthy-script';
@@ -234,7 +234,9 @@ fi
   out.push(writeFile(unit(UNHEALTHY_UNIT), '0644', renderUnhealthyServiceUnit({ layout })));
   const units = [DRAIN_UNIT, WORKER_UNIT];
   if (options.periodicRestart) {
-    out.push(writeFile(unit(PERIODIC_RESTART_UNIT), '0644', renderPeriodicRestartServiceUnit({ layout })));
+    const window = options.periodicRestart.window;
+    out.push(writeFile(lib(PERIODIC_RESTART_SCRIPT), '0755', renderPeriodicRestartScript({ layout, window })));
+    out.push(writeFile(unit(PERIODIC_RESTART_UNIT), '0644', renderPeriodicRestartServiceUnit({ layout, window })));
     out.push(writeFile(unit(PERIODIC_RESTART_TIMER), '0644', renderPeriodicRestartTimerUnit(options.periodicRestart)));
     units.push(PERIODIC_RESTART_TIMER);
   }

@@ -3,7 +3,7 @@
  * point units at stub executables in a temporary directory; the fleet always uses the default.
  */
 export interface WorkerInstanceLayout {
-  /** Directory of the helper scripts (prestart, drain, mark-unhealthy, broker-env). */
+  /** Directory of the helper scripts (prestart, drain, mark-unhealthy, broker-env, periodic-restart). */
   readonly libexecDir: string;
   /** Directory of the root-only configuration (broker env file, instance facts). */
   readonly configDir: string;
@@ -13,10 +13,8 @@ export interface WorkerInstanceLayout {
   readonly unitDir: string;
   /** `systemctl` executable, as the units call it. */
   readonly systemctl: string;
-  /** `mkdir` executable, as the units call it. */
-  readonly mkdir: string;
-  /** `touch` executable, as the units call it. */
-  readonly touch: string;
+  /** `sleep` executable, as the periodic-restart script calls it. */
+  readonly sleep: string;
   /** Base URL of the instance metadata service (IMDSv2). */
   readonly imdsUrl: string;
 }
@@ -27,8 +25,7 @@ export const DEFAULT_INSTANCE_LAYOUT: WorkerInstanceLayout = {
   stateDir: '/run/cdk-celery',
   unitDir: '/etc/systemd/system',
   systemctl: '/usr/bin/systemctl',
-  mkdir: '/usr/bin/mkdir',
-  touch: '/usr/bin/touch',
+  sleep: '/usr/bin/sleep',
   imdsUrl: 'http://169.254.169.254',
 };
 
@@ -44,6 +41,7 @@ export const PRESTART_SCRIPT = 'prestart';
 export const DRAIN_SCRIPT = 'drain';
 export const UNHEALTHY_SCRIPT = 'mark-unhealthy';
 export const BROKER_ENV_SCRIPT = 'write-broker-env';
+export const PERIODIC_RESTART_SCRIPT = 'periodic-restart';
 
 /** File names inside `configDir`. */
 export const BROKER_ENV_FILE = 'broker.env';

@@ -1,9 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import { CeleryWorkerCommand } from './celery-worker-command';
 import {
-  DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, PLANNED_RESTART_MARKER,
+  DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, PERIODIC_RESTART_SCRIPT,
   PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, BROKER_ENV_FILE, layoutPath,
 } from './instance-layout';
+import { DEFAULT_PERIODIC_RESTART_WINDOW, PERIODIC_RESTART_LIST_TIMEOUT } from './periodic-restart';
 import { systemdCommandLine, systemdEnvironmentAssignment } from './shell-quote';
 
 /** `TimeoutStopSec` when tasks have no hard time limit: Amazon MQ's default `consumer_timeout` (30 min). */
@@ -173,29 +174,29 @@ export function renderUnhealthyServiceUnit(options: UnhealthyServiceUnitOptions 
 
 /** Options of the periodic-restart service. */
 export interface PeriodicRestartServiceUnitOptions {
-  /**
-   * Paths on the instance.
-   * @default DEFAULT_INSTANCE_LAYOUT
-   */
+  /** Length of the restart window (bounds `TimeoutStartSec`). */
+  readonly window?: Duration;
+  /** Paths on the instance. */
   readonly layout?: WorkerInstanceLayout;
 }
 
 /**
- * Started by the periodic-restart timer: marks the restart as planned (so it is not counted as a
- * crash) and queues a restart, which stops the worker warm first.
+ * Started by the periodic-restart timer at the window start: runs the periodic-restart script,
+ * which waits for this instance's slot, marks the restart as planned (so it is not counted as a
+ * crash) and queues a restart, which stops the worker warm first. `TimeoutStartSec` covers the
+ * whole window plus the group listing.
  */
 export function renderPeriodicRestartServiceUnit(options: PeriodicRestartServiceUnitOptions = {}): string {
   const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  const window = (options.window ?? DEFAULT_PERIODIC_RESTART_WINDOW).toSeconds();
   return [
     '[Unit]',
-    'Description=Planned warm restart of the Celery worker (cdk-celery)',
+    'Description=Planned warm restart of the Celery worker at its slot in the window (cdk-celery)',
     '',
     '[Service]',
     'Type=oneshot',
-    `ExecStart=${layout.mkdir} -p ${layout.stateDir}`,
-    `ExecStart=${layout.touch} ${layoutPath(layout.stateDir, PLANNED_RESTART_MARKER)}`,
-    // --no-block: the warm stop may take up to TimeoutStopSec; this oneshot must not time out on it.
-    `ExecStart=${layout.systemctl} --no-block try-restart ${WORKER_UNIT}`,
+    `ExecStart=${layoutPath(layout.libexecDir, PERIODIC_RESTART_SCRIPT)}`,
+    `TimeoutStartSec=${window + PERIODIC_RESTART_LIST_TIMEOUT.toSeconds() + 60}`,
     '',
   ].join('\n');
 }

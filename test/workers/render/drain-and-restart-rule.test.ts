@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'aws-cdk-lib';
 import {
-  DEFAULT_INSTANCE_LAYOUT, NODE_NAME_PARTS, WorkerInstanceLayout, periodicRestartOffsetSeconds, renderDrainScript, renderNodeNameExpression,
+  DEFAULT_INSTANCE_LAYOUT, NODE_NAME_PARTS, WorkerInstanceLayout, renderDrainScript, renderNodeNameExpression,
 } from '../../../src/workers/render';
 
 jest.setTimeout(30_000);
@@ -72,23 +72,6 @@ describe('drain script against a stub IMDSv2', () => {
       'systemctl stop celery-worker.service',
       'aws autoscaling complete-lifecycle-action --auto-scaling-group-name fleet-Group-ABC --lifecycle-hook-name cdk-celery-drain --instance-id i-0abc --lifecycle-action-result CONTINUE',
     ]);
-  });
-});
-
-describe('periodic restart rule', () => {
-  test('offsets are stable per instance and spread over the window', () => {
-    const window = Duration.hours(2);
-    expect(periodicRestartOffsetSeconds('i-0abc', window)).toBe(periodicRestartOffsetSeconds('i-0abc', window));
-    const offsets = Array.from({ length: 1000 }, (_, i) => periodicRestartOffsetSeconds(`i-${i}`, window));
-    expect(Math.min(...offsets)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...offsets)).toBeLessThan(7200);
-    // Roughly uniform: each half-hour quarter of the window gets 250 +- 60 of 1000 instances.
-    for (let q = 0; q < 4; q++) {
-      const n = offsets.filter((o) => o >= q * 1800 && o < (q + 1) * 1800).length;
-      expect(Math.abs(n - 250)).toBeLessThan(60);
-    }
-    // 30 workers (the incident) never share a second.
-    expect(new Set(offsets.slice(0, 30)).size).toBe(30);
   });
 });
 

@@ -1,7 +1,8 @@
 import { spawnSync } from 'child_process';
 import { Duration } from 'aws-cdk-lib';
 import {
-  BootScriptOptions, renderBootScript, renderBrokerEnvScript, renderDrainScript, renderPrestartScript, renderUnhealthyScript,
+  BootScriptOptions, renderBootScript, renderBrokerEnvScript, renderDrainScript, renderPeriodicRestartScript, renderPrestartScript,
+  renderUnhealthyScript,
 } from '../../../src/workers/render';
 
 function shellcheck(script: string): { status: number | null; output: string } {
@@ -46,6 +47,8 @@ describe('every generated bash script passes shellcheck with no findings', () =>
     ['drain', renderDrainScript()],
     ['mark-unhealthy', renderUnhealthyScript()],
     ['write-broker-env', renderBrokerEnvScript()],
+    ['periodic-restart', renderPeriodicRestartScript()],
+    ['periodic-restart, 1-minute window', renderPeriodicRestartScript({ window: Duration.minutes(1) })],
   ])('%s script', (_name, script) => {
     const result = shellcheck(script);
     expect(result.output).toBe('');

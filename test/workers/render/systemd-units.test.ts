@@ -4,9 +4,10 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'aws-cdk-lib';
 import {
-  DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT,
-  UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, renderCeleryWorkerCommand, renderDrainServiceUnit, renderPeriodicRestartServiceUnit,
-  renderPeriodicRestartTimerUnit, renderUnhealthyServiceUnit, renderWorkerServiceUnit, systemdCommandLine, workerStopTimeout,
+  DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT,
+  UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, renderCeleryWorkerCommand, renderDrainServiceUnit,
+  renderPeriodicRestartServiceUnit, renderPeriodicRestartTimerUnit, renderUnhealthyServiceUnit, renderWorkerServiceUnit, systemdCommandLine,
+  workerStopTimeout,
 } from '../../../src/workers/render';
 
 /**
@@ -23,7 +24,7 @@ beforeAll(() => {
   const libexec = join(dir, 'libexec');
   mkdirSync(libexec);
   mkdirSync(join(dir, 'units'));
-  for (const name of [PRESTART_SCRIPT, DRAIN_SCRIPT, UNHEALTHY_SCRIPT, 'celery']) {
+  for (const name of [PRESTART_SCRIPT, DRAIN_SCRIPT, UNHEALTHY_SCRIPT, PERIODIC_RESTART_SCRIPT, 'celery']) {
     writeFileSync(join(libexec, name), '#!/bin/sh\nexit 0\n');
     chmodSync(join(libexec, name), 0o755);
   }
@@ -53,7 +54,7 @@ function allUnits(workerArgs: Partial<Parameters<typeof renderCeleryWorkerComman
     [WORKER_UNIT]: renderWorkerServiceUnit({ command, user: 'celery', workingDirectory: dir, stopTimeout: workerStopTimeout(workerArgs.timeLimit), layout }),
     [DRAIN_UNIT]: renderDrainServiceUnit({ layout }),
     [UNHEALTHY_UNIT]: renderUnhealthyServiceUnit({ layout }),
-    [PERIODIC_RESTART_UNIT]: renderPeriodicRestartServiceUnit({ layout }),
+    [PERIODIC_RESTART_UNIT]: renderPeriodicRestartServiceUnit({ layout, window: Duration.hours(3) }),
     [PERIODIC_RESTART_TIMER]: renderPeriodicRestartTimerUnit({ onCalendar: 'Sun 02:00', window: Duration.hours(3) }),
   };
 }
@@ -121,5 +122,19 @@ describe('worker service unit', () => {
   test('no OnFailure when replacement on crash loop is off', () => {
     const u = renderWorkerServiceUnit({ command, user: 'celery', workingDirectory: '/opt/app', stopTimeout: Duration.minutes(1), markUnhealthyOnCrashLoop: false });
     expect(u).not.toContain('OnFailure=');
+  });
+});
+
+describe('periodic-restart units', () => {
+  test('the timer starts the service at the window start, with no random delay (the script computes the slot)', () => {
+    const timer = renderPeriodicRestartTimerUnit({ onCalendar: 'Sun 02:00', window: Duration.hours(3) }).split('\n');
+    expect(timer).toEqual(expect.arrayContaining(['OnCalendar=Sun 02:00', 'AccuracySec=1s', 'Persistent=false', `Unit=${PERIODIC_RESTART_UNIT}`]));
+    expect(timer.filter((l) => /RandomizedDelaySec|FixedRandomDelay/.test(l))).toEqual([]);
+  });
+
+  test('the service runs the script; its start timeout covers the window and the listing', () => {
+    const unit = renderPeriodicRestartServiceUnit({ window: Duration.hours(3) }).split('\n');
+    expect(unit).toEqual(expect.arrayContaining(['Type=oneshot', `ExecStart=/usr/local/libexec/cdk-celery/${PERIODIC_RESTART_SCRIPT}`, `TimeoutStartSec=${3 * 3600 + 120 + 60}`]));
+    expect(renderPeriodicRestartServiceUnit().split('\n')).toContain(`TimeoutStartSec=${7200 + 180}`);
   });
 });
