@@ -1,14 +1,17 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { hostname } from 'os';
 import { join } from 'path';
 import { Duration } from 'aws-cdk-lib';
 import { FLEET_CELERY, fleetWorkerCommand } from './fleet-command';
 import {
-  BROKER_ENV_FILE, DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT,
-  layoutPath, renderPrestartScript, renderUnhealthyScript, renderUnhealthyServiceUnit, renderWorkerServiceUnit,
-  CeleryWorkerCommand, workerStopTimeout,
+  BROKER_ENV_FILE, DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT,
+  PLANNED_RESTART_MARKER, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, layoutPath, periodicRestartSlotSeconds,
+  renderPeriodicRestartScript, renderPeriodicRestartServiceUnit, renderPeriodicRestartTimerUnit, renderPrestartScript, renderUnhealthyScript,
+  renderUnhealthyServiceUnit, renderWorkerServiceUnit, CeleryWorkerCommand, workerStopTimeout,
 } from '../../../src/workers/render';
-import { CeleryInstall, HARNESS_APP, HARNESS_APP_DIR, control, readEvents, sendTasks, testEachCelery } from '../../harness/celery';
+import {
+  CeleryInstall, HARNESS_APP, HARNESS_APP_DIR, celeryInstalls, control, readEvents, sendTasks, testEachCelery,
+} from '../../harness/celery';
 import { RabbitMq, startRabbitMq } from '../../harness/rabbitmq';
 import { pollUntil } from '../../harness/reaper';
 import { Systemd, startSystemd, systemdUnavailable } from '../../harness/systemd';
@@ -104,10 +107,19 @@ test('the unit under test is the fleet\'s synthesized unit with only paths and r
   expect(fleetUnit.Restart).toEqual(['always']);
 });
 
-/** A namespaced systemd with the rendered units and scripts, as the boot script installs them. */
-async function bootInstance(install: CeleryInstall): Promise<Instance> {
+/** Planned restarts in a test instance: the window, and the group's InService instances the stub `aws` lists. */
+interface TestPeriodicRestart {
+  readonly window: Duration;
+  readonly listing: string[];
+}
+
+/**
+ * A namespaced systemd with the rendered units and scripts, as the boot script installs them (the
+ * periodic-restart service and script when `periodic` is given; the test installs the timer).
+ */
+async function bootInstance(install: CeleryInstall, periodic?: TestPeriodicRestart): Promise<Instance> {
   const label = install.version!.replace(/\./g, '-');
-  const vhost = `systemd-${label}`;
+  const vhost = `systemd-${label}${periodic ? '-periodic' : ''}`;
   await broker.addVhost(vhost);
   const brokerUrl = broker.amqpUrl('guest', 'guest', vhost);
   let command: CeleryWorkerCommand | undefined;
@@ -121,14 +133,27 @@ async function bootInstance(install: CeleryInstall): Promise<Instance> {
       const rendered = testUnit(root, celeryExecutable, `unit-${label}@%h`);
       const { layout, unit } = rendered;
       command = rendered.command;
+      const window = periodic?.window;
       return {
-        units: { [WORKER_UNIT]: unit, [UNHEALTHY_UNIT]: renderUnhealthyServiceUnit({ layout }) },
+        units: {
+          [WORKER_UNIT]: unit,
+          [UNHEALTHY_UNIT]: renderUnhealthyServiceUnit({ layout }),
+          ...(periodic ? { [PERIODIC_RESTART_UNIT]: renderPeriodicRestartServiceUnit({ layout, window }) } : {}),
+        },
         files: {
+          ...(periodic ? {
+            [`libexec/${PERIODIC_RESTART_SCRIPT}`]: { content: renderPeriodicRestartScript({ layout, window }), mode: 0o755 },
+            // What `aws autoscaling describe-auto-scaling-groups ... --output text` prints for the group.
+            listing: { content: `${periodic.listing.join('\t')}\n` },
+          } : {}),
           [`libexec/${PRESTART_SCRIPT}`]: { content: renderPrestartScript({ layout, restartJitter: Duration.seconds(1) }), mode: 0o755 },
           [`libexec/${UNHEALTHY_SCRIPT}`]: { content: renderUnhealthyScript({ layout }), mode: 0o755 },
           [`etc-cdk/${INSTANCE_ENV_FILE}`]: { content: 'export ASG_NAME=e2e-asg INSTANCE_ID=i-0e2e AWS_DEFAULT_REGION=eu-west-1\n', mode: 0o600 },
           [`etc-cdk/${BROKER_ENV_FILE}`]: { content: `CELERY_BROKER_URL=${brokerUrl}\n`, mode: 0o600 },
-          'stub-bin/aws': { content: `#!/bin/sh\necho "$*" >> ${root}/aws.log\n`, mode: 0o755 },
+          'stub-bin/aws': {
+            content: `#!/bin/sh\necho "$*" >> ${root}/aws.log\nif [ "$2" = describe-auto-scaling-groups ] && [ -e ${root}/listing ]; then cat ${root}/listing; fi\n`,
+            mode: 0o755,
+          },
           'bin/celery': { content: `#!/bin/sh\nexec ${install.celery.join(' ')} "$@"\n`, mode: 0o755 },
         },
       };
@@ -257,6 +282,67 @@ if (unavailable) {
       await systemd.systemctl(['stop', WORKER_UNIT], { timeoutMs: 60_000 });
       expect(readEvents(instance.events).filter((e) => e.id === taskId).map((e) => e.event)).toEqual(['start', 'done']);
       expect(await systemd.show(WORKER_UNIT, ['ActiveState', 'Result', 'ExecMainStatus'])).toMatchObject({ ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
+    } finally {
+      await systemd.stop();
+    }
+  });
+}
+
+/**
+ * The periodic restart under the same systemd: the rendered timer (its calendar a few seconds
+ * ahead) starts the rendered service, whose script lists the group through the stub `aws`, waits
+ * for this instance's slot (a 1-minute window and rank 2 of 20: a few seconds) and restarts the
+ * worker while it runs a task. One Celery installation: the unit's restart semantics were shown
+ * for both above.
+ */
+const firstInstall = celeryInstalls().find((i) => !i.absent);
+if (unavailable || !firstInstall) {
+  test.skip(`periodic restart under a namespaced systemd (skipped: ${unavailable ?? 'no Celery installation'})`, () => undefined);
+} else {
+  test(`${firstInstall.label}: the timer's service restarts the worker warm at the instance's slot, not counted as a crash`, async () => {
+    const window = Duration.minutes(1);
+    // i-0e2e (the instance env's INSTANCE_ID) sorts second of 20.
+    const listing = ['i-0000000000000000a', 'i-0e2e', ...Array.from({ length: 18 }, (_, k) => `i-f${String(k).padStart(16, '0')}`)];
+    const offset = periodicRestartSlotSeconds({ instanceIds: listing, instanceId: 'i-0e2e', groupName: 'e2e-asg', window });
+    expect(offset).toBeGreaterThanOrEqual(3);
+    expect(offset).toBeLessThan(6);
+    const instance = await bootInstance(firstInstall, { window, listing });
+    const { systemd } = instance;
+    try {
+      await systemd.systemctl(['start', WORKER_UNIT]);
+      await waitReadyCount(instance, 1);
+      const firstPid = await instance.mainPid();
+
+      // A task that runs across the restart: started before the window, lasting past the slot.
+      const [taskId] = await sendTasks(firstInstall, 'harness_tasks.record', { brokerUrl: instance.brokerUrl, args: [instance.events, 4 + offset + 4] });
+      await pollUntil(() => readEvents(instance.events).some((e) => e.id === taskId && e.event === 'start'), { timeoutMs: 30_000, what: 'long task started' });
+
+      // The rendered timer, its window starting 3 s from now.
+      const at = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3000).toISOString().slice(11, 19);
+      writeFileSync(join(systemd.root, 'units', PERIODIC_RESTART_TIMER), renderPeriodicRestartTimerUnit({ onCalendar: `*-*-* ${at} UTC`, window }));
+      await systemd.systemctl(['daemon-reload']);
+      await systemd.systemctl(['start', PERIODIC_RESTART_TIMER]);
+      await systemd.waitFor(PERIODIC_RESTART_UNIT, ['ActiveState'], (p) => p.ActiveState === 'activating', { timeoutMs: 15_000, what: 'timer started the service' });
+
+      await waitReadyCount(instance, 2);
+      const service = await systemd.waitFor(PERIODIC_RESTART_UNIT, ['ActiveState', 'Result', 'ExecMainStartTimestampMonotonic', 'ExecMainExitTimestampMonotonic'],
+        (p) => p.ActiveState === 'inactive', { timeoutMs: 10_000, what: 'periodic restart service done' });
+      expect(service.Result).toBe('success');
+      expect(await systemd.journalctl(['-u', PERIODIC_RESTART_UNIT, '-o', 'cat'])).toContain(`planned restart in slot 2 of 20: offset=${offset}s after the window start`);
+      // It queued the restart at its offset (whole seconds counted from the script's start, so up to 1 s early).
+      const waitedMs = (Number(service.ExecMainExitTimestampMonotonic) - Number(service.ExecMainStartTimestampMonotonic)) / 1000;
+      expect(waitedMs).toBeGreaterThanOrEqual((offset - 1) * 1000);
+      expect(waitedMs).toBeLessThan((offset + 3) * 1000);
+
+      // Warm: the running task finished before the worker stopped, once (no redelivery).
+      expect(readEvents(instance.events).filter((e) => e.id === taskId).map((e) => e.event)).toEqual(['start', 'done']);
+      expect(await instance.mainPid()).not.toBe(firstPid);
+      // Planned: not an automatic restart, not published as a crash, the marker consumed.
+      expect((await systemd.show(WORKER_UNIT, ['NRestarts', 'ActiveState']))).toEqual({ NRestarts: '0', ActiveState: 'active' });
+      expect(instance.awsCalls()).toEqual([
+        "autoscaling describe-auto-scaling-groups --auto-scaling-group-names e2e-asg --output text --query AutoScalingGroups[0].Instances[?LifecycleState=='InService'].InstanceId",
+      ]);
+      expect(existsSync(join(systemd.root, 'state', PLANNED_RESTART_MARKER))).toBe(false);
     } finally {
       await systemd.stop();
     }
