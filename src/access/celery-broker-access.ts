@@ -7,8 +7,8 @@ import { Construct } from 'constructs';
 import { BrokerUserFunction } from './broker-user-function';
 import { usernameError, vhostNameError } from './broker-user-names';
 import { CeleryPermissions } from './celery-permissions';
-import { addNagSuppressions } from '../private/nag-suppressions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
+import { addNagSuppressions } from '../private/nag-suppressions';
 
 /**
  * Everything a user chooses for a `CeleryBrokerAccess` except the broker and the VPC.

@@ -13,8 +13,8 @@ import {
 } from './render';
 import { WorkerCode } from './worker-code';
 import { WorkerMetricNames } from './worker-metrics';
-import { addNagSuppressions } from '../private/nag-suppressions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
+import { addNagSuppressions } from '../private/nag-suppressions';
 
 /** Launch template user data limit (bytes, before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
