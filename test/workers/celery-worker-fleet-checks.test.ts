@@ -5,10 +5,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { APP_DIR, buildFleet } from './fleet-fixture';
-import { TestBroker } from './test-broker';
 import { userDataText } from './user-data';
-import { RabbitMqBroker } from '../../src/broker';
 import { CeleryPool, CeleryWorkerFleet, CeleryWorkerFleetProps, WorkerCode } from '../../src/workers';
+import { importedBroker, stackWithBroker } from '../broker/broker-fixture';
 
 jest.setTimeout(60_000);
 
@@ -56,7 +55,8 @@ describe('invalid input fails at synth, naming the prop, the value and what is a
     const app = new App();
     const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-    const broker = new TestBroker(stack, 'Broker', vpc, { withCredentials: false });
+    // A created broker always has a secret: only an imported one can come without.
+    const broker = importedBroker(stack);
     expect(() => new CeleryWorkerFleet(stack, 'Fleet', { vpc, broker, code: WorkerCode.fromAsset(APP_DIR), app: 'proj' }))
       .toThrow(/^credentials: the broker S\/Broker has no credentials secret; pass credentials/);
   });
@@ -120,9 +120,7 @@ describe('warnings for risky but legal choices', () => {
 
   describe("the broker's consumer_timeout", () => {
     const onRealBroker = (consumerTimeout: Duration | undefined, props: Partial<CeleryWorkerFleetProps>) => {
-      const stack = new Stack(new App(), 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
-      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-      const broker = new RabbitMqBroker(stack, 'Broker', { vpc, configuration: { consumerTimeout } });
+      const { stack, vpc, broker } = stackWithBroker('Stack', { broker: { configuration: { consumerTimeout } } });
       new CeleryWorkerFleet(stack, 'Fleet', { vpc, broker, code: WorkerCode.fromAsset(APP_DIR), app: 'proj', ...props });
       return Annotations.fromStack(stack).findWarning('/Stack/Fleet', Match.anyValue()).map((w) => String(w.entry.data));
     };
@@ -192,10 +190,12 @@ describe('ICeleryWorkerFleet members and scaling', () => {
   });
 
   test('scaleOnQueueBacklog without a queue uses the broker-wide count (RabbitMQ 4.x)', () => {
-    const { stack, fleet } = buildFleet();
+    const { stack, fleet, broker } = buildFleet();
     fleet.scaleOnQueueBacklog('Backlog', { scaleOutThreshold: 50, evaluationPeriods: 2, instanceWarmup: Duration.minutes(2) });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'MessageReadyCount', Dimensions: [{ Name: 'Broker', Value: 'celery' }], Threshold: 50, EvaluationPeriods: 2 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MessageReadyCount', Dimensions: [{ Name: 'Broker', Value: stack.resolve(broker.brokerName) }], Threshold: 50, EvaluationPeriods: 2,
+    });
   });
 });
 

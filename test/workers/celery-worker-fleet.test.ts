@@ -97,7 +97,8 @@ describe('auto scaling group', () => {
 });
 
 describe('instance role: least privilege', () => {
-  const { template: t, stack } = template();
+  const { template: t, stack, broker } = template();
+  const brokerSecretId = stack.getLogicalId(broker.credentials!.node.defaultChild as any);
 
   test('SSM managed policy only', () => {
     t.hasResourceProperties('AWS::IAM::Role', {
@@ -109,9 +110,8 @@ describe('instance role: least privilege', () => {
   test('exactly: read the secret, PutMetricData in CdkCelery, read the code object, signal the stack', () => {
     const policies = t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^FleetInstanceRoleDefaultPolicy') } });
     const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement;
-    const secretLogicalId = stack.getLogicalId(stack.node.findChild('Broker').node.findChild('Admin').node.defaultChild as any);
     expect(statements).toEqual([
-      { Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: { Ref: secretLogicalId } },
+      { Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: { Ref: brokerSecretId } },
       { Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkCelery' } }, Effect: 'Allow', Resource: '*' },
       {
         Action: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
@@ -150,7 +150,7 @@ describe('instance role: least privilege', () => {
     const policies = Template.fromStack(ownStack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^FleetInstanceRoleDefaultPolicy') } });
     const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement;
     expect(statements[0]).toEqual({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: { Ref: secretId } });
-    expect(JSON.stringify(statements)).not.toContain('BrokerAdmin');
+    expect(JSON.stringify(statements)).not.toContain(brokerSecretId);
     expect(userDataText(ownStack)).toContain(`BROKER_SECRET_ID '<<Ref:${secretId}>>'`);
   });
 });
@@ -249,7 +249,7 @@ describe('user data runs exactly the rendered command', () => {
 });
 
 describe('user data', () => {
-  const { stack, fleet } = buildFleet();
+  const { stack, fleet, broker } = buildFleet();
   const script = userDataText(stack);
 
   test('starts with the shebang', () => {
@@ -259,7 +259,7 @@ describe('user data', () => {
   test('contains no secret: the URL is built on the instance from the secret ARN', () => {
     // The only amqps:// URL is the python template that fills it in on the instance.
     expect(script.match(/amqps:\/\/[^\s"]*/g)).toEqual(['amqps://%s:%s@%s:%s/%s']);
-    expect(script).toMatch(/BROKER_SECRET_ID '<<Ref:BrokerAdmin[0-9A-F]{8}>>'/);
+    expect(script).toContain(`BROKER_SECRET_ID '<<Ref:${stack.getLogicalId(broker.credentials!.node.defaultChild as any)}>>'`);
     expect(script).toContain('secretsmanager get-secret-value');
     expect(script).toContain('urllib.parse.quote(v, safe="")');
   });

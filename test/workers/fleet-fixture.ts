@@ -1,8 +1,9 @@
 import { join } from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { TestBroker } from './test-broker';
+import { RabbitMqBroker } from '../../src/broker';
 import { CeleryWorkerFleet, CeleryWorkerFleetProps, WorkerCode } from '../../src/workers';
+import { stackWithBroker } from '../broker/broker-fixture';
 
 export const APP_DIR = join(__dirname, 'fixtures', 'app');
 
@@ -10,18 +11,15 @@ export interface Fixture {
   readonly app: App;
   readonly stack: Stack;
   readonly vpc: ec2.Vpc;
-  readonly broker: TestBroker;
+  readonly broker: RabbitMqBroker;
   readonly fleet: CeleryWorkerFleet;
 }
 
-/** A stack with a VPC, a broker stand-in and one fleet; `props` override the fleet's. */
+/** A stack with a VPC, a broker and one fleet; `props` override the fleet's. */
 export function buildFleet(
   props: Partial<CeleryWorkerFleetProps> | ((stack: Stack) => Partial<CeleryWorkerFleetProps>) = {},
 ): Fixture {
-  const app = new App();
-  const stack = new Stack(app, 'WorkerStack', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const broker = new TestBroker(stack, 'Broker', vpc);
+  const { app, stack, vpc, broker } = stackWithBroker('WorkerStack');
   const fleet = new CeleryWorkerFleet(stack, 'Fleet', {
     vpc,
     broker,
