@@ -1,17 +1,13 @@
-import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { testBroker } from './test-broker';
 import { CeleryBrokerAccess, CeleryBrokerAccessProps, CeleryPermissions } from '../../src/access';
+import { stackWithBroker } from '../broker/broker-fixture';
 
 // Task queues added after construction (CeleryPlatform.addFleet does this) reach the custom
 // resource, because its permissions are rendered at synth.
 
 function build(props: Partial<CeleryBrokerAccessProps> = {}) {
-  const app = new App();
-  const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const access = new CeleryBrokerAccess(stack, 'Access', { broker: testBroker(stack, 'Broker', vpc), vpc, ...props });
+  const { stack, vpc, broker } = stackWithBroker('Stack');
+  const access = new CeleryBrokerAccess(stack, 'Access', { broker, vpc, ...props });
   const rendered = () => Template.fromStack(stack).findResources('Custom::CeleryBrokerUser');
   const properties = () => (Object.values(rendered())[0] as any).Properties;
   return { access, properties };

@@ -4,24 +4,23 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { testBroker } from './test-broker';
 import { CeleryBrokerAccess, CeleryBrokerAccessProps } from '../../src/access';
+import { RabbitMqBroker } from '../../src/broker';
+import { importedBroker, stackWithBroker } from '../broker/broker-fixture';
 
 interface Fixture {
   readonly app: App;
   readonly stack: Stack;
   readonly vpc: ec2.Vpc;
+  readonly broker: RabbitMqBroker;
   readonly access: CeleryBrokerAccess;
 }
 
 function build(props: Partial<CeleryBrokerAccessProps> = {}, nag = false): Fixture {
-  const app = new App();
-  const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const { app, stack, vpc, broker } = stackWithBroker('Stack');
   if (nag) Aspects.of(app).add(new AwsSolutionsChecks());
-  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const broker = testBroker(stack, 'Broker', vpc);
   const access = new CeleryBrokerAccess(stack, 'Access', { broker, vpc, ...props });
-  return { app, stack, vpc, access };
+  return { app, stack, vpc, broker, access };
 }
 
 function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
@@ -29,16 +28,16 @@ function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown }
 }
 
 describe('CeleryBrokerAccess template', () => {
-  const { stack, access } = build();
+  const { stack, broker, access } = build();
   const template = Template.fromStack(stack);
   const fnSgId = logicalIdOf(stack, access.node.findChild('SecurityGroup') as never);
-  const brokerSgId = logicalIdOf(stack, stack.node.findChild('Broker').node.findChild('SecurityGroup') as never);
+  const brokerSgId = logicalIdOf(stack, broker.connections.securityGroups[0] as never);
   const userSecretId = logicalIdOf(stack, access.secret as never);
-  const adminSecretId = logicalIdOf(stack, stack.node.findChild('Broker').node.findChild('Admin') as never);
+  const adminSecretId = logicalIdOf(stack, broker.credentials as never);
 
   test('the custom resource gets the broker URL, both secrets, names and permissions, and no secret value', () => {
     template.hasResourceProperties('Custom::CeleryBrokerUser', {
-      ManagementUrl: 'https://b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9.mq.eu-west-1.amazonaws.com:443',
+      ManagementUrl: stack.resolve(broker.managementUrl),
       AdminSecretArn: { Ref: adminSecretId },
       UserSecretArn: { Ref: userSecretId },
       Vhost: 'celery',
@@ -153,10 +152,7 @@ describe('CeleryBrokerAccess options', () => {
   });
 
   test('explicit admin credentials replace the broker\'s', () => {
-    const app = new App();
-    const stack = new Stack(app, 'Stack');
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
-    const broker = testBroker(stack, 'Broker', vpc, { withCredentials: false });
+    const { stack, vpc, broker } = stackWithBroker('Stack', { env: null });
     const admin = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mq-admin-AbCdEf');
     new CeleryBrokerAccess(stack, 'Access', { broker, vpc, adminCredentials: admin });
     Template.fromStack(stack).hasResourceProperties('Custom::CeleryBrokerUser', { AdminSecretArn: admin.secretArn });
@@ -167,7 +163,7 @@ describe('CeleryBrokerAccess options', () => {
     app.synth();
     const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
-    // Findings on the test VPC and the stand-in broker are not this construct's.
+    // Findings on the test VPC and the broker are not this construct's.
     // The checks ran: the bare test VPC has findings of its own (no flow logs).
     expect(errors.length + warnings.length).toBeGreaterThan(0);
     const ours = [...errors, ...warnings].filter((m) => m.id.startsWith('/Stack/Access'));
@@ -195,7 +191,8 @@ describe('CeleryBrokerAccess invalid input', () => {
   test('a broker without credentials and no adminCredentials', () => {
     const stack = new Stack(new App(), 'Stack');
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
-    const broker = testBroker(stack, 'Broker', vpc, { withCredentials: false });
+    // A created broker always has a secret: only an imported one can come without.
+    const broker = importedBroker(stack);
     expect(() => new CeleryBrokerAccess(stack, 'Access', { broker, vpc }))
       .toThrow('adminCredentials: not given and the broker has no credentials');
   });
