@@ -1,5 +1,4 @@
 import { App, Lazy, Stack } from 'aws-cdk-lib';
-import { FakeBroker } from './test-doubles';
 import { CeleryMonitoring } from '../../src/monitoring';
 import {
   AlarmThresholdDefaults,
@@ -10,6 +9,7 @@ import {
   fleetNetworkOutThreshold,
   resolveAlarmThresholds,
 } from '../../src/monitoring/alarm-thresholds';
+import { importedBroker } from '../broker/broker-fixture';
 
 describe('documented defaults', () => {
   test('the mingle reply at the cap is 98 bytes x 50,000 ids', () => {
@@ -77,7 +77,7 @@ describe('invalid thresholds are rejected with the prop, the value and what is a
 
   test('the construct rejects them at synth', () => {
     const stack = new Stack(new App(), 'S');
-    const broker = new FakeBroker(stack, 'Broker', 'b');
+    const broker = importedBroker(stack, { brokerName: 'b' });
     expect(() => new CeleryMonitoring(stack, 'M', { broker, thresholds: { memoryUsedPercent: 150 } }))
       .toThrow('thresholds.memoryUsedPercent: 150 is not allowed; use a percent greater than 0 and at most 100');
   });

@@ -3,28 +3,25 @@
  * the evaluator in ./alarm-evaluator.ts. Thresholds, periods, comparisons, datapoints and
  * missing-data treatment all come from the template.
  */
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { parseAlarms, ParsedAlarms, replay } from './alarm-evaluator';
+import { buildMonitoring, groupNameIn } from './monitoring-fixture';
 import { BrokerShape, FleetShape, jitter, recordDay, WorkerTraffic } from './recorded-series';
-import { FakeBroker, FakeFleet } from './test-doubles';
-import { CeleryMonitoring } from '../../src/monitoring';
 import { AlarmThresholdDefaults as D, CeleryAlarmThresholds } from '../../src/monitoring/alarm-thresholds';
 import { DEFAULT_REVOKES_MAX, renderCeleryWorkerCommand } from '../../src/workers/render/celery-worker-command';
 
+jest.setTimeout(60_000);
+
 const BROKER = 'prod-broker';
-const ASG = 'prod-workers-asg';
 const MAX_WORKERS = 30;
 
-function synthesize(thresholds?: CeleryAlarmThresholds): { alarms: ParsedAlarms; ids: { [name: string]: string } } {
-  const stack = new Stack(new App(), 'Prod');
-  const broker = new FakeBroker(stack, 'Broker', BROKER);
-  const fleet = new FakeFleet(stack, 'Workers', ASG, MAX_WORKERS);
-  const monitoring = new CeleryMonitoring(stack, 'Monitoring', { broker, fleets: [fleet], thresholds });
+function synthesize(thresholds?: CeleryAlarmThresholds): { alarms: ParsedAlarms; ids: { [name: string]: string }; asg: string } {
+  const { stack, fleets: [fleet], monitoring, template } = buildMonitoring({ env: null, brokerName: BROKER, fleets: [['Workers', MAX_WORKERS]], props: { thresholds } });
   const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as any);
   const [fleetAlarms] = monitoring.fleetAlarms;
   return {
-    alarms: parseAlarms(Template.fromStack(stack).toJSON() as any),
+    // The replay keys a dimension that is a CloudFormation value by its JSON.
+    asg: JSON.stringify(groupNameIn(stack, fleet)),
+    alarms: parseAlarms(template().toJSON() as any),
     ids: {
       ingress: id(monitoring.brokerIngressAlarm),
       memory: id(monitoring.memoryAlarm),
@@ -36,7 +33,7 @@ function synthesize(thresholds?: CeleryAlarmThresholds): { alarms: ParsedAlarms;
   };
 }
 
-const { alarms, ids } = synthesize();
+const { alarms, ids, asg: ASG } = synthesize();
 
 /** Workers as the library generates them: mingle, gossip and heartbeat events off. */
 const generatedWorker = new WorkerTraffic(renderCeleryWorkerCommand({ app: 'proj' }).argv, DEFAULT_REVOKES_MAX);
