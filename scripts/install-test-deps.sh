@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CELERY_CURRENT_VERSION="${CELERY_CURRENT_VERSION:-5.6.3}"
-VENV_DIR="${CELERY_VENV_DIR:-$PWD/.venv-celery}"
+# Outside /tmp, /var/tmp, /home and /root: the end-to-end tests run the worker unit under a real
+# systemd, and its sandbox (PrivateTmp, ProtectHome) hides those, wherever the repo is cloned.
+# test/harness/celery.ts has the same default.
+VENV_DIR="${CELERY_VENV_DIR:-/opt/cdk-celery-test/venv}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
@@ -26,8 +29,8 @@ fi
 $SUDO systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
 
 if [ ! -x "$VENV_DIR/bin/celery" ] || ! "$VENV_DIR/bin/celery" --version | grep -q "^${CELERY_CURRENT_VERSION} "; then
-  /usr/bin/python3 -m venv --system-site-packages "$VENV_DIR"
-  "$VENV_DIR/bin/pip" install -q "celery==${CELERY_CURRENT_VERSION}"
+  $SUDO /usr/bin/python3 -m venv --system-site-packages "$VENV_DIR"
+  $SUDO "$VENV_DIR/bin/pip" install -q "celery==${CELERY_CURRENT_VERSION}"
 fi
 echo "celery (Debian): $(/usr/bin/python3 -m celery --version)"
 echo "celery (venv):   $("$VENV_DIR/bin/celery" --version)"

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'fs';
 import { hostname, tmpdir } from 'os';
-import { join, resolve } from 'path';
+import { join } from 'path';
 import { pollUntil, Reaper, taggedProcesses, withTimeout } from './reaper';
 import type { CeleryWorkerCommand } from '../../src/workers/render';
 
@@ -10,7 +10,6 @@ export const HARNESS_APP_DIR = join(__dirname, 'app');
 /** The application of `HARNESS_APP_DIR`, as passed to `-A`. */
 export const HARNESS_APP = 'harness_tasks';
 const DRIVER = join(__dirname, 'celery_driver.py');
-const REPO_ROOT = resolve(__dirname, '..', '..');
 
 /** One Celery installation the tests run against. */
 export interface CeleryInstall {
@@ -26,17 +25,23 @@ export interface CeleryInstall {
   readonly absent?: string;
 }
 
+/**
+ * Where scripts/install-test-deps.sh puts the current Celery: outside /tmp, /var/tmp, /home and
+ * /root, which the worker unit's sandbox (PrivateTmp, ProtectHome) hides from the worker.
+ */
+export const DEFAULT_VENV_DIR = '/opt/cdk-celery-test/venv';
+
 let installs: CeleryInstall[] | undefined;
 
 /**
  * The two Celery lines of the test matrix: Debian's 5.2.6 (exits 0 after a crash) and the venv's
- * current release (`CELERY_VENV_DIR`, default `.venv-celery`). Both are installed by
+ * current release (`CELERY_VENV_DIR`, default `DEFAULT_VENV_DIR`). Both are installed by
  * scripts/install-test-deps.sh. An installation counts as absent only when its interpreter or
  * its `celery` module is missing; any other failure to load Celery throws.
  */
 export function celeryInstalls(): CeleryInstall[] {
   if (installs) return installs;
-  const venv = process.env.CELERY_VENV_DIR ?? join(REPO_ROOT, '.venv-celery');
+  const venv = process.env.CELERY_VENV_DIR ?? DEFAULT_VENV_DIR;
   const candidates = [
     { label: 'debian', python: '/usr/bin/python3', celery: ['/usr/bin/python3', '-m', 'celery'] },
     { label: 'venv', python: join(venv, 'bin', 'python'), celery: [join(venv, 'bin', 'celery')] },

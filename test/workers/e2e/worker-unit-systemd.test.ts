@@ -10,7 +10,7 @@ import {
   renderUnhealthyServiceUnit, renderWorkerServiceUnit, CeleryWorkerCommand, workerStopTimeout,
 } from '../../../src/workers/render';
 import {
-  CeleryInstall, HARNESS_APP, HARNESS_APP_DIR, celeryInstalls, control, readEvents, sendTasks, testEachCelery,
+  CeleryInstall, DEFAULT_VENV_DIR, HARNESS_APP, HARNESS_APP_DIR, celeryInstalls, control, readEvents, sendTasks, testEachCelery,
 } from '../../harness/celery';
 import { RabbitMq, startRabbitMq } from '../../harness/rabbitmq';
 import { pollUntil } from '../../harness/reaper';
@@ -43,6 +43,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker?.stop();
 });
+
+/** Directories the worker unit's PrivateTmp= and ProtectHome= hide from the worker. */
+const SANDBOX_HIDDEN_DIRS = ['/tmp/', '/var/tmp/', '/home/', '/root/', '/run/user/'];
 
 interface Instance {
   readonly systemd: Systemd;
@@ -130,6 +133,11 @@ async function bootInstance(install: CeleryInstall, periodic?: TestPeriodicResta
       // systemd runs ExecStart without a shell and Debian's Celery has no `celery` script: a
       // one-line exec wrapper stands in for it (the main PID stays Python's).
       const celeryExecutable = install.celery.length === 1 ? install.celery[0] : join(root, 'bin', 'celery');
+      const hidden = SANDBOX_HIDDEN_DIRS.find((dir) => celeryExecutable.startsWith(dir));
+      if (hidden) {
+        throw new Error(`${celeryExecutable} is under ${hidden}, which the unit's sandbox (PrivateTmp, ProtectHome) hides from the worker: `
+          + `install Celery elsewhere (scripts/install-test-deps.sh uses ${DEFAULT_VENV_DIR}).`);
+      }
       const rendered = testUnit(root, celeryExecutable, `unit-${label}@%h`);
       const { layout, unit } = rendered;
       command = rendered.command;
