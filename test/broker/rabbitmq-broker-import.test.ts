@@ -3,10 +3,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { emptyStack } from './broker-fixture';
+import { BROKER_ID, emptyStack } from './broker-fixture';
 import { RabbitMqBroker } from '../../src/broker/rabbitmq-broker';
-
-const BROKER_ID = 'b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9';
 
 describe('RabbitMqBroker.fromRabbitMqBrokerAttributes', () => {
   test('derives the ARN and the IPv4 endpoint host from id, name, Region and partition', () => {

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { ENV, fleetOptions } from './platform-fixture';
 import { RabbitMqBroker } from '../../src/broker';
 import { CeleryPlatform } from '../../src/patterns';
+import { stackWithBroker } from '../broker/broker-fixture';
 
 // How users compose the platform: with a broker of another stack, in two environments of one app,
 // and twice in one stack. Nothing may collide: construct ids, logical ids or physical names.
@@ -85,9 +86,7 @@ class CeleryStack extends Stack {
 
 describe('a broker of another stack (fromRabbitMqBrokerAttributes)', () => {
   const app = new App();
-  const shared = new Stack(app, 'Shared', { env: ENV });
-  const vpc = new ec2.Vpc(shared, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const brokerOfShared = new RabbitMqBroker(shared, 'Broker', { vpc, brokerName: 'shared-celery' });
+  const { stack: shared, vpc, broker: brokerOfShared } = stackWithBroker('Shared', { app, broker: { brokerName: 'shared-celery' } });
 
   const workers = new Stack(app, 'Workers', { env: ENV });
   const broker = RabbitMqBroker.fromRabbitMqBrokerAttributes(workers, 'Broker', {
@@ -155,9 +154,7 @@ describe('a broker of another stack (fromRabbitMqBrokerAttributes)', () => {
 describe('a RabbitMqBroker of another stack, passed as it is', () => {
   test('synthesizes without a dependency cycle; the rules go to the platform\'s stack', () => {
     const app = new App();
-    const shared = new Stack(app, 'Shared', { env: ENV });
-    const vpc = new ec2.Vpc(shared, 'Vpc', { maxAzs: 2, natGateways: 1 });
-    const broker = new RabbitMqBroker(shared, 'Broker', { vpc });
+    const { stack: shared, vpc, broker } = stackWithBroker('Shared', { app });
     const workers = new Stack(app, 'Workers', { env: ENV });
     const platform = new CeleryPlatform(workers, 'Celery', { vpc, broker, fleets: { orders: fleetOptions('orders') } });
     expect(() => app.synth()).not.toThrow();

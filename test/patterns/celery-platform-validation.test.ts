@@ -5,18 +5,16 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { buildPlatform, ENV, fleetOptions } from './platform-fixture';
 import { RabbitMqBroker, RabbitMqEngineVersion, RabbitMqInstanceType } from '../../src/broker';
 import { CeleryPlatform, CeleryPlatformProps } from '../../src/patterns';
-
-const BROKER_ID = 'b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9';
+import { importedBroker as importBroker } from '../broker/broker-fixture';
 
 /** Props built in the stack (for imported brokers and secrets), merged over the two default fleets. */
 type PropsOf = (stack: Stack, vpc: ec2.Vpc) => Partial<CeleryPlatformProps>;
 
 const importedBroker = (withCredentials: boolean): PropsOf => (stack) => ({
-  broker: RabbitMqBroker.fromRabbitMqBrokerAttributes(stack, 'Imported', {
-    brokerId: BROKER_ID,
+  broker: importBroker(stack, {
     brokerName: 'shared',
     credentials: withCredentials ? secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'mq/admin') : undefined,
-  }),
+  }, 'Imported'),
 });
 
 describe('invalid input fails at synth, naming the prop, the value and what is allowed', () => {

@@ -4,11 +4,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CeleryPlatform, CeleryPlatformFleetOptions, CeleryPlatformProps } from '../../src/patterns';
 import { WorkerCode } from '../../src/workers';
+import { ENV } from '../broker/broker-fixture';
+
+export { ENV };
 
 /** A stand-in Celery application directory (uploaded as an asset, never run here). */
 export const APP_DIR = join(__dirname, 'fixtures', 'app');
-
-export const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 /** Options of a fleet consuming `queue`, with a time limit (so no noTimeLimit warning). */
 export function fleetOptions(queue: string, overrides: Partial<CeleryPlatformFleetOptions> = {}): CeleryPlatformFleetOptions {
