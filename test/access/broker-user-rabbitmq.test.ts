@@ -1,15 +1,14 @@
 import { brokerUserPhysicalId, BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
 import { CeleryPermissions } from '../../src/access/celery-permissions';
 import { RabbitMqManagementClient } from '../../src/access/rabbitmq-management-client';
-import { startRabbitMq } from '../harness/rabbitmq';
+import { rabbitMqForThisFile } from '../harness/rabbitmq';
 
 // The custom resource handler against a real RabbitMQ with the management plugin, on loopback.
 // The admin is the broker's `guest` user (administrator tag, loopback only).
 
 jest.setTimeout(180_000);
 
-type Broker = Awaited<ReturnType<typeof startRabbitMq>>;
-let broker: Broker;
+const broker = rabbitMqForThisFile({ management: true, startTimeoutMs: 180_000 });
 let admin: RabbitMqManagementClient;
 
 const secrets: { [arn: string]: string } = {};
@@ -20,7 +19,7 @@ const getSecretString = async (arn: string) => {
 const permissions = CeleryPermissions.forApplication();
 
 function baseUrl(): string {
-  return `http://127.0.0.1:${broker.managementPort}`;
+  return `http://127.0.0.1:${broker().managementPort}`;
 }
 
 function props(overrides: Partial<BrokerUserProperties> = {}): BrokerUserProperties {
@@ -49,7 +48,7 @@ async function canLogIn(username: string, password: string): Promise<number> {
 /** Whether RabbitMQ accepts the password for AMQP (rabbitmqctl authenticate_user). */
 async function authenticates(username: string, password: string): Promise<boolean> {
   try {
-    await broker.ctl(['authenticate_user', username, password]);
+    await broker().ctl(['authenticate_user', username, password]);
     return true;
   } catch {
     return false;
@@ -66,21 +65,16 @@ async function state(username: string) {
 }
 
 beforeAll(async () => {
-  broker = await startRabbitMq({ management: true });
   admin = new RabbitMqManagementClient({ baseUrl: baseUrl(), credentials: { username: 'guest', password: 'guest' } });
   secrets.admin = JSON.stringify({ username: 'guest', password: 'guest' });
   secrets.user = JSON.stringify({ username: 'celery', password: 'first-password-0123456789', vhost: 'celery' });
-}, 180_000);
-
-afterAll(async () => {
-  await broker?.stop();
 });
 
 describe('broker-user handler against RabbitMQ', () => {
   test('Create makes the vhost and a tagless user with Celery permissions on that vhost only', async () => {
     const result = await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props() }, { getSecretString });
     expect(result).toEqual({
-      PhysicalResourceId: `celery@127.0.0.1:${broker.managementPort}/celery`,
+      PhysicalResourceId: `celery@127.0.0.1:${broker().managementPort}/celery`,
       Data: { Vhost: 'celery', Username: 'celery' },
     });
 

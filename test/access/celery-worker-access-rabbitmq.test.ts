@@ -6,7 +6,7 @@ import { BROKER_URL_PYTHON } from '../../src/workers/render/broker-url';
 import {
   eventsFile, inspect, readEvents, sendTasks, startWorker, stopAllWorkers, testEachCelery,
 } from '../harness/celery';
-import { RabbitMq, startRabbitMq } from '../harness/rabbitmq';
+import { rabbitMqForThisFile } from '../harness/rabbitmq';
 import { pollUntil } from '../harness/reaper';
 import { fleetWorkerCommand } from '../workers/e2e/fleet-command';
 
@@ -26,11 +26,11 @@ const PASSWORD = 'p@ss/w%rd#?+:x-0123456789';
 const OTHER_VHOST = 'other-team';
 const PROBE = join(__dirname, 'fixtures', 'amqp_probe.py');
 
-let broker: RabbitMq;
+const broker = rabbitMqForThisFile({ management: true, beforeStop: stopAllWorkers });
 let appUrl: string;
 
 function managementUrl(): string {
-  return `http://127.0.0.1:${broker.managementPort}`;
+  return `http://127.0.0.1:${broker().managementPort}`;
 }
 
 function basic(username: string, password: string): string {
@@ -39,7 +39,7 @@ function basic(username: string, password: string): string {
 
 /** The worker's broker URL as the instance builds it from the user's secret (broker-url.ts), on plain AMQP here. */
 function instanceBrokerUrl(secret: { username: string; password: string; vhost: string }): string {
-  const out = spawnSync('/usr/bin/python3', ['-c', BROKER_URL_PYTHON, '127.0.0.1', String(broker.amqpPort)], { input: JSON.stringify(secret), encoding: 'utf8' });
+  const out = spawnSync('/usr/bin/python3', ['-c', BROKER_URL_PYTHON, '127.0.0.1', String(broker().amqpPort)], { input: JSON.stringify(secret), encoding: 'utf8' });
   if (out.status !== 0) throw new Error(out.stderr);
   const line = out.stdout.trim();
   expect(line).toMatch(/^CELERY_BROKER_URL=amqps:\/\//);
@@ -61,7 +61,6 @@ function probe(url: string, ...args: string[]): ProbeResult {
 }
 
 beforeAll(async () => {
-  broker = await startRabbitMq({ management: true });
   const permissions = CeleryPermissions.forApplication();
   const secrets: { [arn: string]: string } = {
     admin: JSON.stringify({ username: 'guest', password: 'guest' }),
@@ -85,9 +84,9 @@ beforeAll(async () => {
   appUrl = instanceBrokerUrl({ username: USERNAME, password: PASSWORD, vhost: VHOST });
 
   // Another team's vhost, with a queue and an exchange the application user must not reach.
-  await broker.ctl(['add_vhost', OTHER_VHOST]);
-  await broker.ctl(['set_permissions', '-p', OTHER_VHOST, 'guest', '.*', '.*', '.*']);
-  const adminOther = broker.amqpUrl('guest', 'guest', OTHER_VHOST);
+  await broker().ctl(['add_vhost', OTHER_VHOST]);
+  await broker().ctl(['set_permissions', '-p', OTHER_VHOST, 'guest', '.*', '.*', '.*']);
+  const adminOther = broker().amqpUrl('guest', 'guest', OTHER_VHOST);
   expect(probe(adminOther, 'declare-exchange', 'billing')).toMatchObject({ ok: true });
   const declared = spawnSync('/usr/bin/python3', ['-c', [
     'import sys; from kombu import Connection',
@@ -95,11 +94,6 @@ beforeAll(async () => {
   ].join('\n'), adminOther], { encoding: 'utf8' });
   expect(declared.stderr).toBe('');
 }, 170_000);
-
-afterAll(async () => {
-  await stopAllWorkers();
-  await broker?.stop();
-});
 
 describe('the application user created by the handler', () => {
   test('has permissions on its vhost only, and no tags', async () => {
@@ -118,7 +112,7 @@ describe('the application user created by the handler', () => {
     await pollUntil(() => readEvents(events.path).filter((e) => e.event === 'done').length === ids.length, { timeoutMs: 30_000, what: 'tasks done' });
     expect(readEvents(events.path).filter((e) => e.event === 'done').map((e) => e.id).sort()).toEqual([...ids].sort());
     // The worker's connections really are the application user's, in its vhost.
-    const mine = (await broker.connections()).filter((c) => c.clientPgid === worker.pid);
+    const mine = (await broker().connections()).filter((c) => c.clientPgid === worker.pid);
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.every((c) => c.user === USERNAME && c.vhost === VHOST)).toBe(true);
     // Remote control (pidbox exchanges and reply queues) is within the permissions.
@@ -129,7 +123,7 @@ describe('the application user created by the handler', () => {
 
   test('cannot read from or publish into another vhost (the admin can: the probe works)', () => {
     const appOther = appUrl.replace(/\/[^/]*$/, `/${OTHER_VHOST}`);
-    const adminOther = broker.amqpUrl('guest', 'guest', OTHER_VHOST);
+    const adminOther = broker().amqpUrl('guest', 'guest', OTHER_VHOST);
     expect(probe(adminOther, 'publish', 'billing', 'x')).toMatchObject({ ok: true });
     expect(probe(adminOther, 'consume', 'invoices')).toMatchObject({ ok: true });
 

@@ -1,7 +1,7 @@
 import { spawn } from 'child_process';
 import { ByteSnapshot, deltaForGroups, IngressLedger, snapshot } from '../../bench/connection-bytes';
 import { celeryInstalls } from '../../test/harness/celery';
-import { RabbitMq, RabbitMqConnection, startRabbitMq } from '../../test/harness/rabbitmq';
+import { rabbitMqForThisFile, RabbitMqConnection } from '../../test/harness/rabbitmq';
 import { pollUntil, Reaper } from '../../test/harness/reaper';
 
 // The benchmark reads broker ingress from `rabbitmqctl list_connections recv_oct` right after an
@@ -39,15 +39,7 @@ describe('byte accounting', () => {
 });
 
 describe('recv_oct on RabbitMQ', () => {
-  let broker: RabbitMq;
-
-  beforeAll(async () => {
-    broker = await startRabbitMq();
-  }, 150_000);
-
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = rabbitMqForThisFile();
 
   test('is read live: bytes published 20 ms earlier are already counted', async () => {
     const install = celeryInstalls().find((i) => !i.absent);
@@ -56,7 +48,7 @@ describe('recv_oct on RabbitMQ', () => {
     // py-amqp (Celery's transport): one connection, publishes N bytes per line read.
     const client = spawn(install!.python, ['-c', [
       'import sys, amqp',
-      `c = amqp.Connection("127.0.0.1:${broker.amqpPort}"); c.connect(); ch = c.channel()`,
+      `c = amqp.Connection("127.0.0.1:${broker().amqpPort}"); c.connect(); ch = c.channel()`,
       'print("connected", flush=True)',
       'for line in sys.stdin:',
       '    ch.basic_publish(amqp.Message(b"x" * int(line)), exchange="", routing_key="nowhere"); print("sent", flush=True)',
@@ -65,14 +57,14 @@ describe('recv_oct on RabbitMQ', () => {
     client.stdout!.on('data', (d) => { out += d; });
     try {
       await pollUntil(() => out.includes('connected'), { timeoutMs: 30_000, what: 'client connected', describe: () => out });
-      let last = (await snapshot(broker, '/')).connections.find((c) => c.clientPgid === client.pid)!.recvOct;
+      let last = (await snapshot(broker(), '/')).connections.find((c) => c.clientPgid === client.pid)!.recvOct;
       // Five rounds: with counters refreshed every 5 s, reads this soon would mostly be stale.
       for (let round = 1; round <= 5; round++) {
         out = '';
         client.stdin!.write(`${round * 1000}\n`);
         await pollUntil(() => out.includes('sent'), { timeoutMs: 10_000, intervalMs: 5, what: 'published' });
         await new Promise((resolve) => setTimeout(resolve, 20));
-        const now = (await snapshot(broker, '/')).connections.find((c) => c.clientPgid === client.pid)!.recvOct;
+        const now = (await snapshot(broker(), '/')).connections.find((c) => c.clientPgid === client.pid)!.recvOct;
         expect(now - last).toBeGreaterThanOrEqual(round * 1000);
         last = now;
       }

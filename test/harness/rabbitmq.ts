@@ -95,6 +95,30 @@ function tail(path: string, lines: number): string {
   return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
+/**
+ * The test file's one broker: started in `beforeAll`, stopped in `afterAll` after `beforeStop`
+ * (for example `stopAllWorkers`, so that no worker outlives its broker). Call the returned
+ * function inside tests and hooks to get it.
+ */
+export function rabbitMqForThisFile(options: StartRabbitMqOptions & {
+  readonly beforeStop?: () => Promise<void>;
+  /** @default 150_000 */
+  readonly startTimeoutMs?: number;
+} = {}): () => RabbitMq {
+  let broker: RabbitMq | undefined;
+  beforeAll(async () => {
+    broker = await startRabbitMq(options);
+  }, options.startTimeoutMs ?? 150_000);
+  afterAll(async () => {
+    await options.beforeStop?.();
+    await broker?.stop();
+  });
+  return () => {
+    if (!broker) throw new Error('the RabbitMQ of this file is not running: use it inside tests and hooks');
+    return broker;
+  };
+}
+
 /** Start a private broker and wait until it accepts connections. */
 export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise<RabbitMq> {
   if (!existsSync(join(RABBITMQ_BIN, 'rabbitmq-server'))) {

@@ -3,7 +3,7 @@ import { handleBrokerUserEvent } from '../../src/access/broker-user-handler';
 import { CeleryPermissions } from '../../src/access/celery-permissions';
 import { renderCeleryWorkerCommand } from '../../src/workers/render';
 import { CeleryInstall, startWorker, testEachCelery } from '../harness/celery';
-import { RabbitMq, startRabbitMq } from '../harness/rabbitmq';
+import { rabbitMqForThisFile } from '../harness/rabbitmq';
 import { celeryMessage, probeCeleryTasks } from './probe/celery-task-probe';
 
 // The integration test's probe, run here against a real RabbitMQ (management plugin, loopback) and
@@ -16,11 +16,11 @@ jest.setTimeout(240_000);
 const SHOP_DIR = join(__dirname, '..', '..', 'example', 'worker');
 const USER_PASSWORD = 'probe-user-password-0123456789';
 
-let broker: RabbitMq;
+const broker = rabbitMqForThisFile({ management: true, startTimeoutMs: 180_000 });
 const secrets: { [arn: string]: string } = { admin: JSON.stringify({ username: 'guest', password: 'guest' }) };
 
 function managementUrl(): string {
-  return `http://127.0.0.1:${broker.managementPort}`;
+  return `http://127.0.0.1:${broker().managementPort}`;
 }
 
 async function adminGet(path: string): Promise<{ status: number; body: any }> {
@@ -49,16 +49,8 @@ async function applicationUser(vhost: string, username: string): Promise<void> {
 
 function shopWorker(install: CeleryInstall, vhost: string, username: string) {
   const command = renderCeleryWorkerCommand({ app: 'shop', queues: ['orders', 'reports'], concurrency: 2, hostname: `${vhost}@%h` });
-  return startWorker({ install, command, brokerUrl: broker.amqpUrl(username, USER_PASSWORD, vhost), cwd: SHOP_DIR });
+  return startWorker({ install, command, brokerUrl: broker().amqpUrl(username, USER_PASSWORD, vhost), cwd: SHOP_DIR });
 }
-
-beforeAll(async () => {
-  broker = await startRabbitMq({ management: true });
-}, 180_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
 
 describe('celery-task-probe against RabbitMQ and a real shop worker', () => {
   let run = 0;
@@ -111,7 +103,7 @@ describe('celery-task-probe against RabbitMQ and a real shop worker', () => {
 
   test('a queue nobody declared is NOT_ROUTED; a queue nobody consumes times out', async () => {
     // guest has full permissions on this vhost (rabbitmqctl), and declares orders without consuming it.
-    await broker.addVhost('idle');
+    await broker().addVhost('idle');
     const put = await fetch(`${managementUrl()}/api/queues/idle/orders`, {
       method: 'PUT',
       headers: { 'authorization': 'Basic ' + Buffer.from('guest:guest').toString('base64'), 'content-type': 'application/json' },
@@ -134,7 +126,7 @@ describe('celery-task-probe against RabbitMQ and a real shop worker', () => {
 
 describe('celery-task-probe permissions', () => {
   test('on a vhost where the administrator has no permissions, the probe grants itself its own for the run and removes them', async () => {
-    await broker.ctl(['add_vhost', 'no-admin']);
+    await broker().ctl(['add_vhost', 'no-admin']);
     expect((await adminGet('/api/permissions/no-admin/guest')).status).toBe(404);
     const logged: string[] = [];
     const report = await probeCeleryTasks({

@@ -3,7 +3,7 @@ import { CeleryWorkerCommand } from '../../../src/workers/render/celery-worker-c
 import {
   CeleryInstall, CeleryWorker, HARNESS_APP, inspect, revokeRandomIds, startWorker, stopAllWorkers, testEachCelery,
 } from '../../harness/celery';
-import { RabbitMq, RabbitMqConnection, startRabbitMq } from '../../harness/rabbitmq';
+import { rabbitMqForThisFile, RabbitMqConnection } from '../../harness/rabbitmq';
 import { pollUntil } from '../../harness/reaper';
 
 /**
@@ -20,16 +20,7 @@ const REVOKED_IDS = 50_000;
 const GENERATED_LIMIT_BYTES = 16 * 1024;
 const DEFAULT_FLOOR_BYTES = 1024 * 1024;
 
-let broker: RabbitMq;
-
-beforeAll(async () => {
-  broker = await startRabbitMq();
-}, 150_000);
-
-afterAll(async () => {
-  await stopAllWorkers();
-  await broker?.stop();
-});
+const broker = rabbitMqForThisFile({ beforeStop: stopAllWorkers });
 
 interface JoinCost {
   /** Growth of recv_oct over every connection of the vhost. */
@@ -41,7 +32,7 @@ interface JoinCost {
 }
 
 async function vhostConnections(vhost: string): Promise<RabbitMqConnection[]> {
-  return (await broker.connections()).filter((c) => c.vhost === vhost);
+  return (await broker().connections()).filter((c) => c.vhost === vhost);
 }
 
 function recvSum(connections: RabbitMqConnection[]): number {
@@ -52,7 +43,7 @@ function recvSum(connections: RabbitMqConnection[]): number {
 async function measureJoin(install: CeleryInstall, vhost: string, fleet: CeleryWorker[], command: CeleryWorkerCommand): Promise<JoinCost> {
   const fleetPids = new Set(fleet.map((w) => w.pid));
   const before = new Map((await vhostConnections(vhost)).map((c) => [c.name, c.recvOct]));
-  const joiner = startWorker({ install, command, brokerUrl: broker.amqpUrl('guest', 'guest', vhost) });
+  const joiner = startWorker({ install, command, brokerUrl: broker().amqpUrl('guest', 'guest', vhost) });
   try {
     await joiner.waitReady(90_000);
     // Mingle replies come before "ready."; still, wait until the fleet's counters stop moving.
@@ -80,8 +71,8 @@ async function measureJoin(install: CeleryInstall, vhost: string, fleet: CeleryW
 
 testEachCelery(`a worker joining a fleet that holds ${REVOKED_IDS} revoked ids: generated command < 16 KB of ingress, default > 1 MB`, async (install) => {
   const vhost = `join-${install.version}`;
-  await broker.addVhost(vhost);
-  const brokerUrl = broker.amqpUrl('guest', 'guest', vhost);
+  await broker().addVhost(vhost);
+  const brokerUrl = broker().amqpUrl('guest', 'guest', vhost);
 
   // The running fleet: the generated command (remote control on, so they answer mingle), with
   // revoked sets allowed to hold Celery's default 50,000 (5.3+ read the bound from the environment).

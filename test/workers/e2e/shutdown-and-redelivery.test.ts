@@ -2,7 +2,7 @@ import { fleetWorkerCommand } from './fleet-command';
 import {
   CeleryInstall, CeleryWorker, TaskEvent, eventsFile, readEvents, sendTasks, startWorker, stopAllWorkers, testEachCelery,
 } from '../../harness/celery';
-import { RabbitMq, startRabbitMq } from '../../harness/rabbitmq';
+import { rabbitMqForThisFile } from '../../harness/rabbitmq';
 import { pollUntil } from '../../harness/reaper';
 
 /**
@@ -16,20 +16,11 @@ import { pollUntil } from '../../harness/reaper';
 
 jest.setTimeout(170_000);
 
-let broker: RabbitMq;
-
-beforeAll(async () => {
-  broker = await startRabbitMq();
-}, 150_000);
-
-afterAll(async () => {
-  await stopAllWorkers();
-  await broker?.stop();
-});
+const broker = rabbitMqForThisFile({ beforeStop: stopAllWorkers });
 
 async function vhostUrl(name: string): Promise<string> {
-  await broker.addVhost(name);
-  return broker.amqpUrl('guest', 'guest', name);
+  await broker().addVhost(name);
+  return broker().amqpUrl('guest', 'guest', name);
 }
 
 function eventsOf(path: string, id: string, node?: string): string[] {
@@ -110,7 +101,7 @@ async function killMidTask(install: CeleryInstall, name: string, options: {
   await second.waitReady();
   // Drained: the queue is empty and nothing is unacknowledged (tasks lost by an early ack never return).
   await pollUntil(async () => {
-    const out = await broker.ctl(['list_queues', '-p', `${name}-${install.version}`, 'name', 'messages', '-q', '--no-table-headers']);
+    const out = await broker().ctl(['list_queues', '-p', `${name}-${install.version}`, 'name', 'messages', '-q', '--no-table-headers']);
     return out.split('\n').some((l) => /^celery\s+0$/.test(l.trim()));
   }, { timeoutMs: 90_000, intervalMs: 500, what: 'queue drained' });
   await second.stop();

@@ -5,7 +5,7 @@ import { CeleryWorkerCommand, CeleryWorkerCommandOptions } from '../../../src/wo
 import {
   CeleryInstall, eventsFile, inspect, ping, readEvents, sendTasks, startWorker, stopAllWorkers, testEachCelery,
 } from '../../harness/celery';
-import { RabbitMq, startRabbitMq } from '../../harness/rabbitmq';
+import { rabbitMqForThisFile } from '../../harness/rabbitmq';
 import { pollUntil } from '../../harness/reaper';
 
 /**
@@ -64,16 +64,7 @@ const VARIANTS: Variant[] = [
   },
 ];
 
-let broker: RabbitMq;
-
-beforeAll(async () => {
-  broker = await startRabbitMq();
-}, 150_000);
-
-afterAll(async () => {
-  await stopAllWorkers();
-  await broker?.stop();
-});
+const broker = rabbitMqForThisFile({ beforeStop: stopAllWorkers });
 
 describe('the fleet runs exactly the rendered command', () => {
   test.each(VARIANTS.map((v) => [v.name, v] as const))('%s', (_name, variant) => {
@@ -90,7 +81,7 @@ describe('the fleet runs exactly the rendered command', () => {
  * Rejects on any usage error, crash or timeout.
  */
 async function runAndCheck(install: CeleryInstall, command: CeleryWorkerCommand, variant: Variant, vhost: string) {
-  const brokerUrl = broker.amqpUrl('guest', 'guest', vhost);
+  const brokerUrl = broker().amqpUrl('guest', 'guest', vhost);
   const worker = startWorker({ install, command, brokerUrl });
   try {
     await worker.waitReady(60_000);
@@ -124,7 +115,7 @@ describe('real workers accept every generated flag and honour it', () => {
   for (const [index, variant] of VARIANTS.entries()) {
     testEachCelery(variant.name, async (install) => {
       const vhost = `cmd-${index}-${install.version}`;
-      await broker.addVhost(vhost);
+      await broker().addVhost(vhost);
       const command = fleetWorkerCommand({ ...variant.options, hostname: `cmd${index}-${install.version}@%h` });
       const { worker, brokerUrl, report } = await runAndCheck(install, command, variant, vhost);
 
@@ -156,7 +147,7 @@ describe('real workers accept every generated flag and honour it', () => {
   testEachCelery('a misspelt flag fails the check', async (install) => {
     const variant = VARIANTS[0];
     const vhost = `cmd-misspelt-${install.version}`;
-    await broker.addVhost(vhost);
+    await broker().addVhost(vhost);
     const command = fleetWorkerCommand({ ...variant.options, hostname: `misspelt-${install.version}@%h` });
     const misspelt = { ...command, argv: command.argv.map((a) => (a === '--max-tasks-per-child' ? '--max-task-per-child' : a)) };
     expect(misspelt.argv).not.toEqual(command.argv);

@@ -12,7 +12,7 @@ import {
 import {
   CeleryInstall, DEFAULT_VENV_DIR, HARNESS_APP, HARNESS_APP_DIR, celeryInstalls, control, readEvents, sendTasks, testEachCelery,
 } from '../../harness/celery';
-import { RabbitMq, startRabbitMq } from '../../harness/rabbitmq';
+import { rabbitMqForThisFile } from '../../harness/rabbitmq';
 import { pollUntil } from '../../harness/reaper';
 import { Systemd, startSystemd, systemdUnavailable } from '../../harness/systemd';
 import { buildFleet } from '../fleet-fixture';
@@ -34,15 +34,7 @@ jest.setTimeout(170_000);
 const START_LIMIT_BURST = 4;
 const RESTART_METRIC = 'cloudwatch put-metric-data --namespace CdkCelery --metric-name WorkerRestarts --unit Count --value 1 '
   + '--dimensions AutoScalingGroupName=e2e-asg';
-let broker: RabbitMq;
-
-beforeAll(async () => {
-  broker = await startRabbitMq();
-}, 150_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
+const broker = rabbitMqForThisFile();
 
 /** Directories the worker unit's PrivateTmp= and ProtectHome= hide from the worker. */
 const SANDBOX_HIDDEN_DIRS = ['/tmp/', '/var/tmp/', '/home/', '/root/', '/run/user/'];
@@ -123,8 +115,8 @@ interface TestPeriodicRestart {
 async function bootInstance(install: CeleryInstall, periodic?: TestPeriodicRestart): Promise<Instance> {
   const label = install.version!.replace(/\./g, '-');
   const vhost = `systemd-${label}${periodic ? '-periodic' : ''}`;
-  await broker.addVhost(vhost);
-  const brokerUrl = broker.amqpUrl('guest', 'guest', vhost);
+  await broker().addVhost(vhost);
+  const brokerUrl = broker().amqpUrl('guest', 'guest', vhost);
   let command: CeleryWorkerCommand | undefined;
   const systemd = await startSystemd({
     users: ['celery'],
