@@ -115,6 +115,12 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   private readonly enableRemoteControl?: boolean;
   private readonly enableRpcResultBackend?: boolean;
 
+  /**
+   * @param scope Scope in which the vhost and user are defined
+   * @param id Construct id, to keep stable: under a new id CloudFormation creates a new user
+   * resource and secret, then deletes the old resource, which deletes the user of the same name
+   * @param props The broker, its VPC, and the vhost, user and permissions to create
+   */
   constructor(scope: Construct, id: string, props: CeleryBrokerAccessProps) {
     super(scope, id);
 
@@ -246,6 +252,8 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
    * Allow the user to use more task queues (for example those of a worker fleet added later).
    * Names already allowed are ignored. Replaces the default `['celery']` when `taskQueues` was
    * not given.
+   *
+   * @param queues Queue names, with the same rules as `taskQueues` (invalid names throw)
    */
   public addTaskQueues(...queues: string[]): void {
     if (queues.length === 0) return;
@@ -258,6 +266,9 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
 
   /**
    * Grant read access to the application user's credentials secret.
+   *
+   * @param grantee The principal that may read the secret, for example the role of a service
+   * that sends tasks
    */
   public grantReadCredentials(grantee: iam.IGrantable): iam.Grant {
     return this.secret.grantRead(grantee);

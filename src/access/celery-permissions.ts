@@ -58,6 +58,9 @@ const TASK_QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,200}$/;
 export class CeleryPermissions {
   /**
    * Build the permissions for a Celery application.
+   *
+   * @param options The task queues (invalid names throw), and whether remote control and the
+   * `rpc://` result backend are allowed
    */
   public static forApplication(options: CeleryPermissionsOptions = {}): CeleryPermissions {
     const taskQueues = options.taskQueues ?? ['celery'];

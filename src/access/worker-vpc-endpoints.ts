@@ -56,6 +56,12 @@ export class WorkerVpcEndpoints extends Construct implements ec2.IConnectable {
   /** The security group shared by the interface endpoints. */
   public readonly connections: ec2.Connections;
 
+  /**
+   * @param scope Scope in which the endpoints are defined
+   * @param id Construct id, to keep stable: a new id creates new endpoints while the old ones
+   * still hold the private DNS names, which EC2 refuses
+   * @param props The VPC, the subnets, the extra services and who may reach the endpoints
+   */
   constructor(scope: Construct, id: string, props: WorkerVpcEndpointsProps) {
     super(scope, id);
 
@@ -106,6 +112,8 @@ export class WorkerVpcEndpoints extends Construct implements ec2.IConnectable {
 
   /**
    * Let a client (a worker fleet, the broker-user function) reach the interface endpoints on 443.
+   *
+   * @param client The client to allow, for example a `CeleryWorkerFleet` or a `CeleryBrokerAccess`
    */
   public allowFrom(client: ec2.IConnectable): void {
     this.connections.allowDefaultPortFrom(client, 'HTTPS to AWS API endpoints');

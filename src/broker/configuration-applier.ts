@@ -86,6 +86,11 @@ export class ConfigurationApplier extends Construct {
    */
   public readonly rebooted: string;
 
+  /**
+   * @param scope Scope in which the custom resource is defined (`RabbitMqBroker` uses itself)
+   * @param id Construct id, unique within `scope`
+   * @param props The broker, the configuration revision to apply and how long to wait
+   */
   constructor(scope: Construct, id: string, props: ConfigurationApplierProps) {
     super(scope, id);
 

@@ -33,6 +33,8 @@ export class ConfigurationChangePolicy {
    * `ConfigurationApplier` custom resource. A reboot closes every connection: Celery workers
    * reconnect, and a single-instance broker is unavailable for a few minutes. The reboot also
    * applies any other pending broker change (engine version, instance type).
+   *
+   * @param options How long a deployment waits for the rebooted broker (`waitTimeout`)
    */
   public static applyNowWithReboot(options: ApplyNowWithRebootOptions = {}): ConfigurationChangePolicy {
     return new ConfigurationChangePolicy(true, options.waitTimeout);

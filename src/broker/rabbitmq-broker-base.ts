@@ -43,6 +43,10 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
   /**
    * The named broker-level metric (namespace `AWS/AmazonMQ`, dimension `Broker` = broker name,
    * 1-minute period, Average unless `props` says otherwise).
+   *
+   * @param metricName The Amazon MQ metric name, for example `RabbitMQMemUsed` or `ConnectionCount`
+   * @param props Options that override the defaults (statistic, period, label, ...), where a
+   * `dimensionsMap` replaces the `Broker` dimension
    */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
@@ -54,22 +58,38 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
     }).attachTo(this);
   }
 
-  /** Bytes received by the broker (Sum per period). The incident's first signal. */
+  /**
+   * Bytes received by the broker (Sum per period). The incident's first signal.
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.networkMetric('NetworkIn', props);
   }
 
-  /** Bytes sent by the broker (Sum per period). */
+  /**
+   * Bytes sent by the broker (Sum per period).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.networkMetric('NetworkOut', props);
   }
 
-  /** RabbitMQ memory used, bytes (Maximum). */
+  /**
+   * RabbitMQ memory used, bytes (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricMemoryUsed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RabbitMQMemUsed', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
-  /** RabbitMQ memory high watermark, bytes (Maximum); publishers are blocked above it. */
+  /**
+   * RabbitMQ memory high watermark, bytes (Maximum); publishers are blocked above it.
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricMemoryLimit(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RabbitMQMemLimit', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
@@ -77,6 +97,8 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
   /**
    * RabbitMQ memory used as a percent of the memory limit: `100 * used / memLimit`, from the
    * Maximum of both over 1-minute periods.
+   *
+   * @param props Options that override the expression's defaults (label, period, ...)
    */
   public metricMemoryUsedPercent(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric {
     return new cloudwatch.MathExpression({
@@ -88,47 +110,83 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
     });
   }
 
-  /** System CPU utilization, percent (Maximum). */
+  /**
+   * System CPU utilization, percent (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('SystemCpuUtilization', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
-  /** Free disk, bytes (Minimum). */
+  /**
+   * Free disk, bytes (Minimum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricDiskFree(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RabbitMQDiskFree', { statistic: cloudwatch.Stats.MINIMUM, ...props });
   }
 
-  /** Disk free limit below which publishers are blocked, bytes (Maximum). */
+  /**
+   * Disk free limit below which publishers are blocked, bytes (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricDiskFreeLimit(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RabbitMQDiskFreeLimit', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
-  /** Open connections (Maximum). */
+  /**
+   * Open connections (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricConnectionCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('ConnectionCount', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
-  /** Open channels (Maximum). */
+  /**
+   * Open channels (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricChannelCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('ChannelCount', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
-  /** Consumers (Minimum: a dip to zero is what matters). */
+  /**
+   * Consumers (Minimum: a dip to zero is what matters).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricConsumerCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('ConsumerCount', { statistic: cloudwatch.Stats.MINIMUM, ...props });
   }
 
-  /** Messages ready for delivery, all queues (Maximum). */
+  /**
+   * Messages ready for delivery, all queues (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricMessageReadyCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('MessageReadyCount', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
-  /** Messages delivered and not yet acknowledged, all queues (Maximum). */
+  /**
+   * Messages delivered and not yet acknowledged, all queues (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricMessageUnacknowledgedCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('MessageUnacknowledgedCount', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
-  /** Publish rate, messages per second (Average). */
+  /**
+   * Publish rate, messages per second (Average).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricPublishRate(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('PublishRate', { statistic: cloudwatch.Stats.AVERAGE, ...props });
   }
@@ -140,8 +198,9 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
    * not for names with spaces or non-ASCII characters. RabbitMQ 4.x brokers publish none: the
    * metric stays empty there; use `metricMessageReadyCount`.
    *
-   * @param queueName the queue, for example `celery`
-   * @param virtualHost the virtual host (default `/`)
+   * @param queueName The queue, for example `celery`
+   * @param virtualHost The virtual host (default `/`)
+   * @param props Options that override the statistic, period, label, ... (the queue dimensions always apply)
    */
   public metricQueueMessageReadyCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.queueMetric('MessageReadyCount', cloudwatch.Stats.MAXIMUM, queueName, virtualHost, props);
@@ -151,8 +210,9 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
    * Consumers of one queue (Minimum; dimensions `Broker`, `VirtualHost`, `Queue`). Same
    * availability as `metricQueueMessageReadyCount`: none on RabbitMQ 4.x.
    *
-   * @param queueName the queue, for example `celery`
-   * @param virtualHost the virtual host (default `/`)
+   * @param queueName The queue, for example `celery`
+   * @param virtualHost The virtual host (default `/`)
+   * @param props Options that override the statistic, period, label, ... (the queue dimensions always apply)
    */
   public metricQueueConsumerCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.queueMetric('ConsumerCount', cloudwatch.Stats.MINIMUM, queueName, virtualHost, props);
@@ -161,6 +221,9 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
   /**
    * Grant read access to the administrator credentials secret.
    * Throws if the broker was imported without one.
+   *
+   * @param grantee The principal that may read the secret, for example the role of a function
+   * that manages the broker
    */
   public grantReadCredentials(grantee: iam.IGrantable): iam.Grant {
     if (!this.credentials) {

@@ -69,63 +69,136 @@ export interface IRabbitMqBroker extends IResource, ec2.IConnectable {
   /**
    * Return the given named metric for this broker (namespace `AWS/AmazonMQ`,
    * dimension `Broker` = broker name).
+   *
+   * @param metricName The Amazon MQ metric name, for example `RabbitMQMemUsed` or `ConnectionCount`
+   * @param props Options that override the defaults (statistic, period, label, ...), where a
+   * `dimensionsMap` replaces the `Broker` dimension
    */
   metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Bytes received by the broker (Sum per period). */
+  /**
+   * Bytes received by the broker (Sum per period).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Bytes sent by the broker (Sum per period). */
+  /**
+   * Bytes sent by the broker (Sum per period).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** RabbitMQ memory used, bytes (Maximum). */
+  /**
+   * RabbitMQ memory used, bytes (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricMemoryUsed(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** RabbitMQ memory high watermark, bytes (Maximum). */
+  /**
+   * RabbitMQ memory high watermark, bytes (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricMemoryLimit(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** RabbitMQ memory used as a percent of the memory limit (metric math). */
+  /**
+   * RabbitMQ memory used as a percent of the memory limit (metric math).
+   *
+   * @param props Options that override the expression's defaults (label, period, ...)
+   */
   metricMemoryUsedPercent(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric;
 
-  /** System CPU utilization, percent (Maximum). */
+  /**
+   * System CPU utilization, percent (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Free disk, bytes (Minimum). */
+  /**
+   * Free disk, bytes (Minimum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricDiskFree(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Disk free limit below which publishers are blocked, bytes (Maximum). */
+  /**
+   * Disk free limit below which publishers are blocked, bytes (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricDiskFreeLimit(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Open connections (Maximum). */
+  /**
+   * Open connections (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricConnectionCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Open channels (Maximum). */
+  /**
+   * Open channels (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricChannelCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Consumers (Minimum). */
+  /**
+   * Consumers (Minimum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricConsumerCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Messages ready for delivery, all queues (Maximum). */
+  /**
+   * Messages ready for delivery, all queues (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricMessageReadyCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Messages delivered and not yet acknowledged, all queues (Maximum). */
+  /**
+   * Messages delivered and not yet acknowledged, all queues (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricMessageUnacknowledgedCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Publish rate, messages per second (Average). */
+  /**
+   * Publish rate, messages per second (Average).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricPublishRate(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
   /**
    * Ready messages in one queue (dimensions `Broker`, `VirtualHost`, `Queue`).
    * RabbitMQ 4.x brokers publish no queue-level metrics: use `metricMessageReadyCount` there.
+   *
+   * @param queueName The queue, for example `celery`
+   * @param virtualHost The virtual host (default `/`)
+   * @param props Options that override the statistic, period, label, ... (the queue dimensions always apply)
    */
   metricQueueMessageReadyCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Consumers of one queue (dimensions `Broker`, `VirtualHost`, `Queue`); none on RabbitMQ 4.x. */
+  /**
+   * Consumers of one queue (dimensions `Broker`, `VirtualHost`, `Queue`); none on RabbitMQ 4.x.
+   *
+   * @param queueName The queue, for example `celery`
+   * @param virtualHost The virtual host (default `/`)
+   * @param props Options that override the statistic, period, label, ... (the queue dimensions always apply)
+   */
   metricQueueConsumerCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
   /**
    * Grant read access to the administrator credentials secret.
    * Throws if the broker was imported without one.
+   *
+   * @param grantee The principal that may read the secret, for example the role of a function
+   * that manages the broker
    */
   grantReadCredentials(grantee: iam.IGrantable): iam.Grant;
 }

@@ -169,6 +169,12 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
 
   /**
    * Import an existing broker, for the other constructs of this library.
+   *
+   * @param scope Scope in which the imported broker is defined
+   * @param id Construct id of the imported broker, unique within `scope` (it creates no AWS
+   * resource)
+   * @param attrs The existing broker's id and name, and what else is known of it (ARN, endpoint,
+   * security groups, credentials, `consumer_timeout`)
    */
   public static fromRabbitMqBrokerAttributes(scope: Construct, id: string, attrs: RabbitMqBrokerAttributes): IRabbitMqBroker {
     return new ImportedRabbitMqBroker(scope, id, attrs);
@@ -207,6 +213,12 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
   /** The custom resource that reboots the broker to apply configuration changes, with `applyNowWithReboot`. */
   public readonly configurationApplier?: ConfigurationApplier;
 
+  /**
+   * @param scope Scope in which this broker is defined
+   * @param id Construct id: changing it replaces the broker, losing its queued messages (without
+   * `brokerName`, it is also part of the broker's derived name)
+   * @param props The VPC (required unless `publiclyAccessible`) and the broker options
+   */
   constructor(scope: Construct, id: string, props: RabbitMqBrokerProps = {}) {
     super(scope, id);
     // Stable while the construct path is: the name is the metrics dimension and replaces the broker.
@@ -328,6 +340,9 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
   /**
    * Open the RabbitMQ management console and API (HTTPS, port 443) to a peer, for example an
    * administration host or a function that manages vhosts and users. Closed by default.
+   *
+   * @param peer The client to allow, for example a bastion host or a function in the VPC
+   * @param description Description of the ingress rule (default `RabbitMQ management console and API`)
    */
   public allowManagementAccessFrom(peer: ec2.IConnectable, description?: string): void {
     this.connections.allowFrom(peer, ec2.Port.tcp(MANAGEMENT_PORT), description ?? 'RabbitMQ management console and API');

@@ -45,7 +45,7 @@ export class RabbitMqEngineVersion {
    * 4.3 also refuses global QoS and transient non-exclusive queues, and `consumer_timeout` no
    * longer applies to classic queues there.
    *
-   * @param version `MAJOR.MINOR`, for example `4.2`
+   * @param version The `MAJOR.MINOR` version, for example `4.2`
    */
   public static of(version: string): RabbitMqEngineVersion {
     return new RabbitMqEngineVersion(version);

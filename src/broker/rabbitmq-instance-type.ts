@@ -48,7 +48,7 @@ export class RabbitMqInstanceType {
    * Any other instance type, for example one Amazon MQ adds after this library was released.
    * Families this library does not know are accepted with a warning.
    *
-   * @param name the full name, for example `mq.m7g.large`
+   * @param name The full name, for example `mq.m7g.large`
    */
   public static of(name: string): RabbitMqInstanceType {
     return new RabbitMqInstanceType(name);

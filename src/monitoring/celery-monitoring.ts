@@ -151,6 +151,11 @@ export class CeleryMonitoring extends Construct {
   private readonly fleetAlarmList: CeleryFleetAlarms[] = [];
   private readonly fleetNameParts = new Set<string>();
 
+  /**
+   * @param scope Scope in which the alarms and the dashboard are defined
+   * @param id Construct id (the alarm and dashboard names come from `alarmNamePrefix`, not from it)
+   * @param props The broker, the fleets, and the thresholds, actions and names of the alarms
+   */
   constructor(scope: Construct, id: string, props: CeleryMonitoringProps) {
     super(scope, id);
     this.thresholds = resolveAlarmThresholds(props.thresholds);
@@ -402,6 +407,8 @@ export class CeleryMonitoring extends Construct {
    * Watch another worker fleet: adds its ingress-source and restart alarms, joins its restarts to
    * the composite alarm, raises the derived broker thresholds by its maximum size and adds its
    * graphs to the dashboard.
+   *
+   * @param fleet The fleet to watch, added once, whose construct id is part of its alarm names
    */
   public addFleet(fleet: ICeleryWorkerFleet): CeleryFleetAlarms {
     if (this.fleetAlarmList.some(f => f.fleet === fleet)) {

@@ -202,6 +202,8 @@ export interface CeleryPlatformProps {
 export class CeleryPlatform extends Construct {
   /**
    * Whether `x` is a `CeleryPlatform` (also across copies of this library).
+   *
+   * @param x Any value
    */
   public static isCeleryPlatform(x: any): x is CeleryPlatform {
     return typeof x === 'object' && x !== null && PLATFORM_SYMBOL in x;
@@ -244,6 +246,14 @@ export class CeleryPlatform extends Construct {
   private readonly userAllowsRemoteControl: boolean;
   private readonly alarmNamePrefix: string;
 
+  /**
+   * @param scope Scope in which the platform is defined (a stack, or a construct in one)
+   * @param id Construct id, to keep stable: a new id replaces every fleet's Auto Scaling group and
+   * a created broker (whose default name derives from the construct path), losing its queued
+   * messages
+   * @param props The VPC, the broker or its options, the fleets, the credentials and the
+   * monitoring options
+   */
   constructor(scope: Construct, id: string, props: CeleryPlatformProps) {
     super(scope, id);
     Object.defineProperty(this, PLATFORM_SYMBOL, { value: true });
@@ -344,9 +354,9 @@ export class CeleryPlatform extends Construct {
    * to the broker, backlog scaling, its alarms, its place in the composite alarm and the
    * dashboard, and a start that waits for the application user.
    *
-   * @param name the fleet's name: its construct id (`Fleets/<name>`) and part of its alarm names;
-   * 1 to 32 letters, digits, `_` and `-`, starting with a letter; unique in the platform
-   * @param options the fleet's code, sizing, `celery worker` options and scaling
+   * @param name The fleet's name, 1 to 32 letters, digits, `_` and `-`, starting with a letter and
+   * unique in the platform: its construct id (`Fleets/<name>`) and part of its alarm names
+   * @param options The fleet's code, sizing, `celery worker` options and scaling
    */
   public addFleet(name: string, options: CeleryPlatformFleetOptions): CeleryWorkerFleet {
     this.validateFleetName(name);
@@ -398,6 +408,8 @@ export class CeleryPlatform extends Construct {
 
   /**
    * The fleet with this name. Throws, listing the names, when there is none.
+   *
+   * @param name The fleet's name, as given in `fleets` or to `addFleet`
    */
   public fleet(name: string): CeleryWorkerFleet {
     return this.entry(name).fleet;
@@ -405,6 +417,8 @@ export class CeleryPlatform extends Construct {
 
   /**
    * The alarms of the fleet with this name (ingress source and worker restarts).
+   *
+   * @param name The fleet's name, as given in `fleets` or to `addFleet`
    */
   public fleetAlarms(name: string): CeleryFleetAlarms {
     const fleet = this.entry(name).fleet;
@@ -414,6 +428,8 @@ export class CeleryPlatform extends Construct {
   /**
    * The backlog scaling policy of the fleet with this name; undefined when the fleet does not
    * scale on its backlog (`enableBacklogScaling: false`, or `minCapacity` equal to `maxCapacity`).
+   *
+   * @param name The fleet's name, as given in `fleets` or to `addFleet`
    */
   public backlogScalingPolicy(name: string): autoscaling.StepScalingPolicy | undefined {
     return this.entry(name).scalingPolicy;
@@ -422,6 +438,10 @@ export class CeleryPlatform extends Construct {
   /**
    * Let a client (a web application that sends tasks, Flower, celery beat) reach the broker's
    * AMQPS port. Give it the credentials with `grantReadCredentials`.
+   *
+   * @param client The client to allow, for example the security group or the construct of a
+   * service that sends tasks
+   * @param description Description of the ingress rule (default `Celery clients (AMQPS)`)
    */
   public allowAmqpsFrom(client: ec2.IConnectable, description?: string): void {
     const port = ec2.Port.tcp(this.connectedBroker.amqpsPort);
@@ -431,6 +451,9 @@ export class CeleryPlatform extends Construct {
   /**
    * Grant read access to the credentials the fleets connect with (`credentials`), for a client
    * that sends tasks as the same user.
+   *
+   * @param grantee The principal that may read the secret, for example the role of a service
+   * that sends tasks
    */
   public grantReadCredentials(grantee: iam.IGrantable): iam.Grant {
     return this.credentials.grantRead(grantee);

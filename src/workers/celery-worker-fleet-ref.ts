@@ -18,12 +18,24 @@ export interface ICeleryWorkerFleet extends IConstruct {
   /** Queues the workers consume. */
   readonly queues: string[];
 
-  /** Worker process starts after the first, per instance (Sum). */
+  /**
+   * Worker process starts after the first, per instance (Sum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricWorkerRestarts(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Bytes the fleet's instances send (`AWS/EC2` `NetworkOut` by `AutoScalingGroupName`, Sum). */
+  /**
+   * Bytes the fleet's instances send (`AWS/EC2` `NetworkOut` by `AutoScalingGroupName`, Sum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
-  /** Bytes the fleet's instances receive (`AWS/EC2` `NetworkIn` by `AutoScalingGroupName`, Sum). */
+  /**
+   * Bytes the fleet's instances receive (`AWS/EC2` `NetworkIn` by `AutoScalingGroupName`, Sum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }

@@ -245,6 +245,13 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
   private readonly broker: IRabbitMqBroker;
   private readonly minCapacity: number;
 
+  /**
+   * @param scope Scope in which this fleet is defined
+   * @param id Construct id: it names the fleet's alarms in `CeleryMonitoring`, and changing it
+   * replaces the Auto Scaling group and its instances
+   * @param props The VPC, the broker, the code, and the sizing, supervision and `celery worker`
+   * options
+   */
   constructor(scope: Construct, id: string, props: CeleryWorkerFleetProps) {
     super(scope, id);
     this.broker = props.broker;
@@ -421,7 +428,11 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     this.node.addValidation({ validate: () => this.validateInstanceTagKeys(group) });
   }
 
-  /** Worker process starts after the first, per instance (`CdkCelery` `WorkerRestarts`, Sum). */
+  /**
+   * Worker process starts after the first, per instance (`CdkCelery` `WorkerRestarts`, Sum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricWorkerRestarts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: WorkerMetricNames.NAMESPACE,
@@ -433,12 +444,20 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     });
   }
 
-  /** Bytes the instances send (`AWS/EC2` `NetworkOut` by `AutoScalingGroupName`, Sum, 1-minute detailed monitoring). */
+  /**
+   * Bytes the instances send (`AWS/EC2` `NetworkOut` by `AutoScalingGroupName`, Sum, 1-minute detailed monitoring).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.ec2Metric('NetworkOut', props);
   }
 
-  /** Bytes the instances receive (`AWS/EC2` `NetworkIn` by `AutoScalingGroupName`, Sum). */
+  /**
+   * Bytes the instances receive (`AWS/EC2` `NetworkIn` by `AutoScalingGroupName`, Sum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
   public metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.ec2Metric('NetworkIn', props);
   }
@@ -447,6 +466,10 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
    * Scale on the broker's ready messages: +1 instance at `scaleOutThreshold`, +`largeBacklogStep`
    * at 10 x that, -1 when nothing is waiting; each after `evaluationPeriods` minutes, with
    * `instanceWarmup` for new instances. Scale-in drains workers warm (lifecycle hook), so it is safe.
+   *
+   * @param id Construct id of the scaling policy, created under `autoScalingGroup`
+   * (`CeleryPlatform` uses `BacklogScaling`)
+   * @param props The queue or queues to watch, the thresholds and the timing
    */
   public scaleOnQueueBacklog(id: string, props: QueueBacklogScalingProps = {}): autoscaling.StepScalingPolicy {
     const threshold = props.scaleOutThreshold ?? 100;

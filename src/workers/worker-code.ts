@@ -47,7 +47,13 @@ export interface PreinstalledWorkerCodeOptions {
  * virtual environment `/opt/celery-app/.venv` at boot.
  */
 export abstract class WorkerCode {
-  /** A local directory, uploaded as an S3 asset (zipped by the CDK). */
+  /**
+   * A local directory, uploaded as an S3 asset (zipped by the CDK).
+   *
+   * @param path The directory that holds the application and its `requirements.txt` (it must
+   * exist at synth)
+   * @param options Asset options, for example `exclude` patterns or an `assetHash`
+   */
   public static fromAsset(path: string, options: s3assets.AssetOptions = {}): WorkerCode {
     if (!existsSync(path) || !statSync(path).isDirectory()) {
       throw new Error(`code: WorkerCode.fromAsset("${path}") is not a directory; give the directory that holds the application and its requirements.txt.`);
@@ -55,7 +61,12 @@ export abstract class WorkerCode {
     return new AssetWorkerCode(path, options);
   }
 
-  /** A zip archive in S3 (with the application and its `requirements.txt` at the top level). */
+  /**
+   * A zip archive in S3 (with the application and its `requirements.txt` at the top level).
+   *
+   * @param bucket The bucket that holds the archive (the instances may read `key` only)
+   * @param key Object key of the archive, ending in `.zip`
+   */
   public static fromBucket(bucket: s3.IBucket, key: string): WorkerCode {
     if (!Token.isUnresolved(key) && !/\.zip$/i.test(key)) {
       throw new Error(`code: WorkerCode.fromBucket key "${key}" is not a .zip archive; the boot script unpacks a zip file with the application and its requirements.txt.`);
@@ -63,7 +74,12 @@ export abstract class WorkerCode {
     return new BucketWorkerCode(bucket, key);
   }
 
-  /** Code already installed in a custom machine image. */
+  /**
+   * Code already installed in a custom machine image.
+   *
+   * @param options Where the image has the `celery` executable and the directory the worker runs
+   * in (absolute paths without spaces, quotes, `$`, `%` or backslashes)
+   */
   public static preinstalled(options: PreinstalledWorkerCodeOptions): WorkerCode {
     for (const [prop, value] of [['celeryExecutable', options.celeryExecutable], ['workingDirectory', options.workingDirectory]]) {
       if (!Token.isUnresolved(value) && (!value.startsWith('/') || /[\s"'\\$`%]/.test(value))) {
@@ -73,7 +89,13 @@ export abstract class WorkerCode {
     return new PreinstalledWorkerCode(options);
   }
 
-  /** Make the code available to the instances and grant them read access to it. */
+  /**
+   * Make the code available to the instances and grant them read access to it.
+   *
+   * @param scope The construct under which resources the code needs are created, for example the
+   * asset of `fromAsset` as `Code` (`CeleryWorkerFleet` passes itself)
+   * @param grantee The principal given read access to the code: the fleet's instance role
+   */
   public abstract bind(scope: Construct, grantee: iam.IGrantable): WorkerCodeConfig;
 }
 

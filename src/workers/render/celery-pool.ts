@@ -13,7 +13,11 @@ export class CeleryPool {
   /** Green threads with eventlet (the package must be in the application's requirements). */
   public static readonly EVENTLET = new CeleryPool('eventlet');
 
-  /** A pool by name, for pools this library does not list yet. */
+  /**
+   * A pool by name, for pools this library does not list yet.
+   *
+   * @param name The value passed to `--pool` as is, for example `processes`
+   */
   public static of(name: string): CeleryPool {
     return new CeleryPool(name);
   }
