@@ -47,7 +47,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-sdk-client-mock-jest@^4',
     '@types/aws-lambda',
     'cdk-nag@^2',
-    `aws-cdk@^2`,
+    'aws-cdk@^2',
     `@aws-cdk/integ-tests-alpha@${CDK_VERSION}-alpha.0`,
     '@aws-cdk/integ-runner@^2',
   ],
