@@ -1,9 +1,15 @@
 import { usernameError, vhostNameError } from './broker-user-names';
-import { RabbitMqManagementClient, VhostPermissions } from './rabbitmq-management-client';
+import { passwordMatchesHash, RabbitMqManagementClient, VhostPermissions } from './rabbitmq-management-client';
 
 /**
  * Logic of the broker-user custom resource, apart from the Lambda entry point so tests can run
  * it against a real RabbitMQ with their own secret source.
+ *
+ * Delete removes the user only while it is still this resource's: while its password is still
+ * this resource's secret's. When the construct is replaced (new id or path), CloudFormation
+ * creates the new resource first, which sets the same user's password from its own new secret,
+ * then deletes the old resource with the same physical id: that Delete finds another password
+ * and leaves the user, its permissions and the vhost to their new owner.
  */
 
 /** The custom resource's properties, as CloudFormation passes them (all strings). */
@@ -118,6 +124,12 @@ async function deleteUser(event: BrokerUserEvent, deps: BrokerUserDependencies, 
   const admin = await readCredentials(deps, props.AdminSecretArn, 'admin credentials secret');
   const client = clientFor(props, admin);
 
+  if (!await stillThisResourcesUser(client, props, deps, log)) {
+    log(`Kept user ${props.Username}${props.RemoveVhostOnDelete === 'true' ? ` and vhost ${props.Vhost}` : ''}: its password is no longer `
+      + 'this resource\'s secret\'s, so another resource (this construct\'s replacement) has taken it over');
+    return { PhysicalResourceId: physicalId };
+  }
+
   // After a vhost change the same user now works in the new vhost: only drop the old permissions.
   const permissions = await client.listUserPermissions(props.Username).catch((e) => {
     if (isNotFound(e)) return [];
@@ -145,6 +157,27 @@ async function deleteUser(event: BrokerUserEvent, deps: BrokerUserDependencies, 
     log(`Kept vhost ${props.Vhost} (removeVhostOnDelete is off; its queues may hold work)`);
   }
   return { PhysicalResourceId: physicalId };
+}
+
+/**
+ * Whether the user is still the one this resource made (its password is this resource's
+ * secret's), or is gone. True, with a log, when the broker's hash cannot be checked.
+ */
+async function stillThisResourcesUser(
+  client: RabbitMqManagementClient, props: BrokerUserProperties, deps: BrokerUserDependencies, log: (m: string) => void,
+): Promise<boolean> {
+  const stored = await client.getUserPasswordHash(props.Username);
+  if (!stored) return true;
+  const user = await readCredentials(deps, props.UserSecretArn, 'application user secret').catch((e: Error) => {
+    throw new Error(`Cannot check that user ${props.Username} is still this resource's before deleting it: ${e.message}`);
+  });
+  const matches = passwordMatchesHash(user.password, stored);
+  if (matches === undefined) {
+    log(`Cannot tell whether user ${props.Username} is still this resource's: the broker returned hashing algorithm `
+      + `${JSON.stringify(stored.hashingAlgorithm)}${stored.passwordHash === undefined ? ' and no password hash' : ''}; deleting it as owned`);
+    return true;
+  }
+  return matches;
 }
 
 async function vhostUsers(client: RabbitMqManagementClient, vhost: string): Promise<string[]> {

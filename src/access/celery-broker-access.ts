@@ -100,6 +100,11 @@ export interface CeleryBrokerAccessProps extends CeleryBrokerAccessOptions {
  * `secret` (JSON `username`, `password`, `vhost`), the secret a worker fleet connects with.
  *
  * Deleting the resource deletes the user; the vhost is kept unless `removeVhostOnDelete`.
+ *
+ * Replacing the construct (a new id or path) is safe: CloudFormation creates the new resource
+ * first, which takes the user of the same name over with the password of its own new secret (so
+ * the workers must use the new `secret`), then deletes the old resource, which sees that the user's
+ * password is no longer its secret's and leaves the user, its permissions and the vhost alone.
  */
 export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   /** The application user's credentials: JSON `username`, `password`, `vhost`. */
@@ -117,8 +122,8 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
 
   /**
    * @param scope Scope in which the vhost and user are defined
-   * @param id Construct id, to keep stable: under a new id CloudFormation creates a new user
-   * resource and secret, then deletes the old resource, which deletes the user of the same name
+   * @param id Construct id, best kept stable: under a new id the new resource and secret take
+   * the user over with a new password, and deleting the old resource leaves the user alone
    * @param props The broker, its VPC, and the vhost, user and permissions to create
    */
   constructor(scope: Construct, id: string, props: CeleryBrokerAccessProps) {

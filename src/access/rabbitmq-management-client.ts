@@ -1,3 +1,5 @@
+import { createHash, timingSafeEqual } from 'crypto';
+
 /**
  * A small client for the RabbitMQ management HTTP API, just what the broker-user custom resource
  * needs. It uses the global `fetch`, so the same code talks to a local RabbitMQ over HTTP in tests
@@ -24,6 +26,14 @@ export interface ManagementUser {
   readonly name: string;
   /** Tags, normalised to a list (RabbitMQ < 3.9 returns a comma-separated string). */
   readonly tags: string[];
+}
+
+/** A user's stored password hash, as the management API returns it to an administrator. */
+export interface ManagementPasswordHash {
+  /** base64(salt + hash(salt + password)); empty for a user without a password, undefined if not returned. */
+  readonly passwordHash?: string;
+  /** For example `rabbit_password_hashing_sha256` (RabbitMQ's default); undefined if not returned. */
+  readonly hashingAlgorithm?: string;
 }
 
 export interface RabbitMqManagementClientOptions {
@@ -85,6 +95,16 @@ export class RabbitMqManagementClient {
   async getUser(username: string): Promise<ManagementUser | undefined> {
     const body = await this.getIfExists(`/api/users/${enc(username)}`);
     return body === undefined ? undefined : toUser(body);
+  }
+
+  /** The user's stored password hash; undefined if the user does not exist. */
+  async getUserPasswordHash(username: string): Promise<ManagementPasswordHash | undefined> {
+    const body = await this.getIfExists(`/api/users/${enc(username)}`) as { password_hash?: unknown; hashing_algorithm?: unknown } | undefined;
+    if (body === undefined) return undefined;
+    return {
+      passwordHash: typeof body.password_hash === 'string' ? body.password_hash : undefined,
+      hashingAlgorithm: typeof body.hashing_algorithm === 'string' ? body.hashing_algorithm : undefined,
+    };
   }
 
   /** Deletes a user (and its permissions); false if it did not exist. */
@@ -176,6 +196,29 @@ export class RabbitMqManagementClient {
       return text;
     }
   }
+}
+
+const HASH_OF_ALGORITHM: { [algorithm: string]: string } = {
+  rabbit_password_hashing_sha256: 'sha256',
+  rabbit_password_hashing_sha512: 'sha512',
+  rabbit_password_hashing_md5: 'md5',
+};
+
+/**
+ * Whether `password` is the one RabbitMQ stored as `passwordHash`: base64 of a 4-byte salt
+ * followed by hash(salt + password) (`rabbit_password`); false for a user without a password.
+ * Undefined when it cannot be checked: the hash was not returned, or the algorithm is not one of
+ * RabbitMQ's built-in sha256, sha512 or md5.
+ */
+export function passwordMatchesHash(password: string, hash: ManagementPasswordHash): boolean | undefined {
+  const algorithm = hash.hashingAlgorithm ?? '';
+  const digest = Object.prototype.hasOwnProperty.call(HASH_OF_ALGORITHM, algorithm) ? HASH_OF_ALGORITHM[algorithm] : undefined;
+  if (digest === undefined || hash.passwordHash === undefined) return undefined;
+  const stored = Buffer.from(hash.passwordHash, 'base64');
+  if (stored.length <= 4) return false;
+  const salt = stored.subarray(0, 4);
+  const expected = Buffer.concat([salt, createHash(digest).update(salt).update(password, 'utf8').digest()]);
+  return stored.length === expected.length && timingSafeEqual(stored, expected);
 }
 
 function enc(name: string): string {

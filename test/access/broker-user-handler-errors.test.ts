@@ -1,9 +1,12 @@
+import * as http from 'http';
 import * as net from 'net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
+import { KNOWN_HASHES } from './fixtures/rabbitmq-password-hashes';
+import { brokerUserPhysicalId, BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
 import { handler } from '../../src/access/broker-user.lambda';
 import { CeleryPermissions } from '../../src/access/celery-permissions';
+import { passwordMatchesHash } from '../../src/access/rabbitmq-management-client';
 
 // Failure paths that need no broker: real sockets that refuse or never answer, and bad input.
 
@@ -94,6 +97,102 @@ describe('broker-user handler errors', () => {
   test('Delete with an invalid name (Create failed on validation) does nothing', async () => {
     const result = await handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: 'bad vhost', ResourceProperties: props({ Vhost: 'bad vhost' }) }, { getSecretString });
     expect(result.PhysicalResourceId).toBe('bad vhost');
+  });
+});
+
+describe('passwordMatchesHash', () => {
+  test.each(KNOWN_HASHES)('%s: the password matches its hash, another password does not', (hashingAlgorithm, password, passwordHash) => {
+    expect(passwordMatchesHash(password, { passwordHash, hashingAlgorithm })).toBe(true);
+    expect(passwordMatchesHash(password + 'x', { passwordHash, hashingAlgorithm })).toBe(false);
+    expect(passwordMatchesHash('', { passwordHash, hashingAlgorithm })).toBe(false);
+  });
+
+  test('a hash made with another algorithm does not match', () => {
+    const [, password, sha256Hash] = KNOWN_HASHES[0];
+    expect(passwordMatchesHash(password, { passwordHash: sha256Hash, hashingAlgorithm: 'rabbit_password_hashing_sha512' })).toBe(false);
+  });
+
+  test('a user without a password (empty hash) does not match', () => {
+    expect(passwordMatchesHash('test12', { passwordHash: '', hashingAlgorithm: 'rabbit_password_hashing_sha256' })).toBe(false);
+  });
+
+  test.each([
+    [{ passwordHash: KNOWN_HASHES[0][2], hashingAlgorithm: 'rabbit_password_hashing_bcrypt' }],
+    [{ passwordHash: KNOWN_HASHES[0][2], hashingAlgorithm: 'toString' }],
+    [{ passwordHash: KNOWN_HASHES[0][2] }],
+    [{ hashingAlgorithm: 'rabbit_password_hashing_sha256' }],
+  ])('%j cannot be checked (undefined)', (hash) => {
+    expect(passwordMatchesHash('test12', hash)).toBeUndefined();
+  });
+});
+
+/** A management API that knows one user, `celery`, with the given stored hash; records requests. */
+type StoredUser = { password_hash?: string; hashing_algorithm?: string };
+
+async function fakeManagementApi(user: StoredUser) {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.method === 'GET' && req.url === '/api/users/celery') return json({ name: 'celery', tags: '', ...user });
+    if (req.method === 'GET' && req.url === '/api/users/celery/permissions') return json([{ vhost: 'celery', user: 'celery', ...permissions }]);
+    if (req.method === 'GET' && req.url === '/api/vhosts/celery/permissions') return json([{ vhost: 'celery', user: 'celery', ...permissions }]);
+    if (req.method === 'DELETE') return res.writeHead(204).end();
+    return res.writeHead(404).end('{"error":"Object Not Found","reason":"Not Found"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  return { url, requests, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe('Delete deletes the user only while it has this resource\'s password', () => {
+  const [sha256, password, passwordHash] = KNOWN_HASHES[0];
+  const userSecret = JSON.stringify({ username: 'celery', password, vhost: 'celery' });
+
+  async function deleteAgainst(user: StoredUser, getUserSecret: () => Promise<string> = async () => userSecret) {
+    const api = await fakeManagementApi(user);
+    const logs: string[] = [];
+    try {
+      const p = props({ ManagementUrl: api.url, RemoveVhostOnDelete: 'true' });
+      const result = await handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: brokerUserPhysicalId(p), ResourceProperties: p }, {
+        getSecretString: async (arn) => arn === 'user' ? getUserSecret() : secrets[arn],
+        log: (m) => logs.push(m),
+      });
+      return { result, logs, deletes: api.requests.filter((r) => r.startsWith('DELETE')) };
+    } finally {
+      await api.close();
+    }
+  }
+
+  test('its password: the user and the vhost are deleted', async () => {
+    const { deletes } = await deleteAgainst({ password_hash: passwordHash, hashing_algorithm: sha256 });
+    expect(deletes).toEqual(['DELETE /api/users/celery', 'DELETE /api/vhosts/celery']);
+  });
+
+  test('another password (taken over by a replacement): nothing is deleted, and the log says why', async () => {
+    const other = JSON.stringify({ username: 'celery', password: 'another-password', vhost: 'celery' });
+    const { result, logs, deletes } = await deleteAgainst({ password_hash: passwordHash, hashing_algorithm: sha256 }, async () => other);
+    expect(deletes).toEqual([]);
+    expect(result.PhysicalResourceId).toMatch(/^celery@127\.0\.0\.1:\d+\/celery$/);
+    expect(logs).toContainEqual(expect.stringMatching(/^Kept user celery and vhost celery: its password is no longer this resource's secret's/));
+  });
+
+  test('an unknown hashing algorithm: deleted as before, and the log says why', async () => {
+    const { logs, deletes } = await deleteAgainst({ password_hash: passwordHash, hashing_algorithm: 'rabbit_password_hashing_custom' });
+    expect(deletes).toEqual(['DELETE /api/users/celery', 'DELETE /api/vhosts/celery']);
+    expect(logs).toContainEqual('Cannot tell whether user celery is still this resource\'s: the broker returned hashing algorithm "rabbit_password_hashing_custom"; deleting it as owned');
+  });
+
+  test('no password hash returned: deleted as before, and the log says why', async () => {
+    const { logs, deletes } = await deleteAgainst({ hashing_algorithm: sha256 });
+    expect(deletes).toEqual(['DELETE /api/users/celery', 'DELETE /api/vhosts/celery']);
+    expect(logs).toContainEqual(expect.stringContaining('and no password hash; deleting it as owned'));
+  });
+
+  test('an unreadable user secret fails the Delete instead of deleting a user that may not be this resource\'s', async () => {
+    const unreadable = async (): Promise<string> => { throw new Error('ResourceNotFoundException'); };
+    await expect(deleteAgainst({ password_hash: passwordHash, hashing_algorithm: sha256 }, unreadable))
+      .rejects.toThrow('Cannot check that user celery is still this resource\'s before deleting it: ResourceNotFoundException');
   });
 });
 

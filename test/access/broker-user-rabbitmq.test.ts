@@ -1,7 +1,9 @@
+import { createHash } from 'crypto';
 import { brokerUserPhysicalId, BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
 import { CeleryPermissions } from '../../src/access/celery-permissions';
-import { RabbitMqManagementClient } from '../../src/access/rabbitmq-management-client';
+import { passwordMatchesHash, RabbitMqManagementClient } from '../../src/access/rabbitmq-management-client';
 import { rabbitMqForThisFile } from '../harness/rabbitmq';
+import { KNOWN_HASHES } from './fixtures/rabbitmq-password-hashes';
 
 // The custom resource handler against a real RabbitMQ with the management plugin, on loopback.
 // The admin is the broker's `guest` user (administrator tag, loopback only).
@@ -155,5 +157,82 @@ describe('broker-user handler against RabbitMQ', () => {
   test('an invalid permission regex is reported with RabbitMQ\'s reason', async () => {
     await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props({ Username: 'regex-user', Configure: '^(unclosed$' }) }, { getSecretString }))
       .rejects.toThrow(/RabbitMQ management API PUT \/api\/permissions\/celery\/regex-user failed with HTTP 400/);
+  });
+});
+
+describe('Delete after a replacement (new construct id): the user belongs to the new resource', () => {
+  const passwordA = 'password-of-resource-a-0123456789';
+  const passwordB = 'password-of-resource-b-0123456789';
+  const oldProps = () => props({ Vhost: 'app', Username: 'app', UserSecretArn: 'appA', RemoveVhostOnDelete: 'true' });
+  const newProps = () => props({ Vhost: 'app', Username: 'app', UserSecretArn: 'appB', RemoveVhostOnDelete: 'true' });
+
+  beforeAll(() => {
+    secrets.appA = JSON.stringify({ username: 'app', password: passwordA, vhost: 'app' });
+    secrets.appB = JSON.stringify({ username: 'app', password: passwordB, vhost: 'app' });
+  });
+
+  test('the old resource\'s Delete keeps the user (with the new password and its permissions) and the vhost; the new one\'s deletes them', async () => {
+    // CloudFormation creates the replacement first: same vhost and user, its own secret.
+    const a = await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: oldProps() }, { getSecretString });
+    expect(await authenticates('app', passwordA)).toBe(true);
+    const b = await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: newProps() }, { getSecretString });
+    expect(b.PhysicalResourceId).toEqual(a.PhysicalResourceId);
+    expect(await authenticates('app', passwordB)).toBe(true);
+    expect(await authenticates('app', passwordA)).toBe(false);
+
+    // Then deletes the old resource, with its own properties and the same physical id.
+    const logs: string[] = [];
+    await expect(handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: a.PhysicalResourceId, ResourceProperties: oldProps() }, { getSecretString, log: (m) => logs.push(m) }))
+      .resolves.toEqual({ PhysicalResourceId: a.PhysicalResourceId });
+    expect(logs).toContainEqual(expect.stringMatching(/^Kept user app and vhost app: its password is no longer this resource's secret's/));
+    const after = await state('app');
+    expect(after.user).toEqual({ name: 'app', tags: [] });
+    expect(after.permissions).toEqual([{ vhost: 'app', ...permissions }]);
+    expect(after.vhosts).toContain('app');
+    expect(await authenticates('app', passwordB)).toBe(true);
+
+    // Deleting the new resource (or the stack) deletes them.
+    await handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: b.PhysicalResourceId, ResourceProperties: newProps() }, { getSecretString });
+    expect(await admin.getUser('app')).toBeUndefined();
+    expect(await admin.getVhost('app')).toBeUndefined();
+  });
+
+  test('an ordinary Delete still deletes the user; its stored hash is base64(4-byte salt + SHA-256(salt + password))', async () => {
+    const created = await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: oldProps() }, { getSecretString });
+    const stored = await admin.getUserPasswordHash('app');
+    expect(stored?.hashingAlgorithm).toBe('rabbit_password_hashing_sha256');
+    const bytes = Buffer.from(stored!.passwordHash!, 'base64');
+    expect(bytes.length).toBe(4 + 32);
+    const salt = bytes.subarray(0, 4);
+    expect(bytes.subarray(4)).toEqual(createHash('sha256').update(salt).update(passwordA).digest());
+    expect(passwordMatchesHash(passwordA, stored!)).toBe(true);
+    // Control: the check really compares.
+    expect(passwordMatchesHash(passwordB, stored!)).toBe(false);
+
+    await handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: created.PhysicalResourceId, ResourceProperties: oldProps() }, { getSecretString });
+    expect(await admin.getUser('app')).toBeUndefined();
+    expect(await admin.getVhost('app')).toBeUndefined();
+  });
+
+  test.each(KNOWN_HASHES)('RabbitMQ authenticates a user stored with the %s hash the check accepts; Delete checks it too', async (hashingAlgorithm, password, passwordHash) => {
+    const username = `hashed-${hashingAlgorithm.replace(/^rabbit_password_hashing_/, '')}`;
+    const response = await fetch(`${baseUrl()}/api/users/${username}`, {
+      method: 'PUT',
+      headers: { 'authorization': 'Basic ' + Buffer.from('guest:guest').toString('base64'), 'content-type': 'application/json' },
+      body: JSON.stringify({ password_hash: passwordHash, hashing_algorithm: hashingAlgorithm, tags: '' }),
+    });
+    expect(response.status).toBe(201);
+    expect(await admin.getUserPasswordHash(username)).toEqual({ passwordHash, hashingAlgorithm });
+    expect(await authenticates(username, password)).toBe(true);
+    expect(await authenticates(username, password + 'x')).toBe(false);
+
+    const p = props({ Username: username, UserSecretArn: username });
+    const del = { RequestType: 'Delete' as const, PhysicalResourceId: brokerUserPhysicalId(p), ResourceProperties: p };
+    secrets[username] = JSON.stringify({ username, password: password + 'x', vhost: 'celery' });
+    await handleBrokerUserEvent(del, { getSecretString });
+    expect(await admin.getUser(username)).toEqual({ name: username, tags: [] });
+    secrets[username] = JSON.stringify({ username, password, vhost: 'celery' });
+    await handleBrokerUserEvent(del, { getSecretString });
+    expect(await admin.getUser(username)).toBeUndefined();
   });
 });
