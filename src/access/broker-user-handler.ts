@@ -168,9 +168,16 @@ async function stillThisResourcesUser(
 ): Promise<boolean> {
   const stored = await client.getUserPasswordHash(props.Username);
   if (!stored) return true;
-  const user = await readCredentials(deps, props.UserSecretArn, 'application user secret').catch((e: Error) => {
-    throw new Error(`Cannot check that user ${props.Username} is still this resource's before deleting it: ${e.message}`);
-  });
+  // The secret is this construct's own and is deleted after this resource, so it is readable on
+  // every Delete CloudFormation sends; if someone removed it by hand, failing would leave the stack
+  // stuck in DELETE_FAILED, so the user is deleted as before.
+  let user: Credentials;
+  try {
+    user = await readCredentials(deps, props.UserSecretArn, 'application user secret');
+  } catch (e) {
+    log(`Cannot tell whether user ${props.Username} is still this resource's: ${(e as Error).message}; deleting it as owned`);
+    return true;
+  }
   const matches = passwordMatchesHash(user.password, stored);
   if (matches === undefined) {
     log(`Cannot tell whether user ${props.Username} is still this resource's: the broker returned hashing algorithm `
