@@ -3,6 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigurationApplier, ConfigurationApplierProps } from '../../src/broker/configuration-applier';
+import { nagFindings } from '../nag';
 
 // The generated Lambda classes load their code from assets/: run `npx projen bundle` first.
 
@@ -143,12 +144,7 @@ describe('ConfigurationApplier template', () => {
 describe('ConfigurationApplier cdk-nag', () => {
   test('AwsSolutionsChecks report nothing unsuppressed, without the user adding suppressions', () => {
     const { stack } = build({}, new AwsSolutionsChecks({ verbose: true }));
-    const annotations = Annotations.fromStack(stack);
-    const findings = [
-      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-    ].map(f => `${f.id}: ${String(f.entry.data).split('\n')[0]}`);
-    expect(findings).toEqual([]);
+    expect(nagFindings(stack)).toEqual([]);
   });
 
   test('every suppression in the construct matches a real finding (none is stale or too broad)', () => {
