@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'fs';
 import { hostname, tmpdir } from 'os';
 import { join } from 'path';
 import { pollUntil, Reaper, taggedProcesses, withTimeout } from './reaper';
+import { runCommand } from './run-command';
 import type { CeleryWorkerCommand } from '../../src/workers/render';
 
 /** Where the harness' Celery application (`harness_tasks`) lives: the workers' working directory. */
@@ -287,32 +288,18 @@ export interface DriverOptions {
 }
 
 /** Run the Python driver (`celery_driver.py`) with an installation's interpreter; parsed JSON output. */
-export function runDriver<T>(install: CeleryInstall, args: string[], options: DriverOptions): Promise<T> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(install.python, [DRIVER, '--app', options.app ?? HARNESS_APP, ...args], {
-      cwd: options.cwd ?? HARNESS_APP_DIR,
-      env: { ...BASE_ENV, CELERY_BROKER_URL: options.brokerUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 120_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code !== 0) {
-        reject(new Error(`celery_driver ${args.join(' ')} failed (${code ?? signal}):\n${stderr}`));
-        return;
-      }
-      try {
-        resolvePromise(JSON.parse(stdout) as T);
-      } catch {
-        reject(new Error(`celery_driver ${args.join(' ')}: not JSON: ${stdout}\n${stderr}`));
-      }
-    });
+export async function runDriver<T>(install: CeleryInstall, args: string[], options: DriverOptions): Promise<T> {
+  const stdout = await runCommand(install.python, [DRIVER, '--app', options.app ?? HARNESS_APP, ...args], {
+    cwd: options.cwd ?? HARNESS_APP_DIR,
+    env: { ...BASE_ENV, CELERY_BROKER_URL: options.brokerUrl },
+    timeoutMs: options.timeoutMs ?? 120_000,
+    label: 'celery_driver',
   });
+  try {
+    return JSON.parse(stdout) as T;
+  } catch {
+    throw new Error(`celery_driver ${args.join(' ')}: not JSON: ${stdout}`);
+  }
 }
 
 /** Send `count` tasks named `task` (one connection); resolves their ids. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { freePortRange, portIsFree } from './ports';
 import { pollUntil, Reaper, taggedProcesses, withTimeout } from './reaper';
+import { runCommand } from './run-command';
 
 /**
  * A private RabbitMQ node for one test file: its own directory (owned by `rabbitmq`), cookie,
@@ -199,19 +200,8 @@ export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise
       ...readdirSync(join(dir, 'log')).filter((f) => f.endsWith('.log')).map((f) => `--- ${f}\n${tail(join(dir, 'log', f), lines)}`),
     ].join('\n');
 
-    const ctl = (args: string[], ctlOptions: { timeoutMs?: number } = {}) => new Promise<string>((resolve, reject) => {
-      const child = spawn(join(RABBITMQ_BIN, 'rabbitmqctl'), args, {
-        cwd: dir, env, uid, gid, stdio: ['ignore', 'pipe', 'pipe'], timeout: ctlOptions.timeoutMs ?? DEFAULT_CTL_TIMEOUT_MS, killSignal: 'SIGKILL',
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d) => { stdout += d; });
-      child.stderr!.on('data', (d) => { stderr += d; });
-      child.once('error', reject);
-      child.once('close', (code, signal) => {
-        if (code === 0) resolve(stdout);
-        else reject(new Error(`rabbitmqctl ${args.join(' ')} failed (${code ?? signal}):\n${stdout}${stderr}`));
-      });
+    const ctl = (args: string[], ctlOptions: { timeoutMs?: number } = {}) => runCommand(join(RABBITMQ_BIN, 'rabbitmqctl'), args, {
+      cwd: dir, env, uid, gid, timeoutMs: ctlOptions.timeoutMs ?? DEFAULT_CTL_TIMEOUT_MS, label: 'rabbitmqctl',
     });
 
     // `wait` watches the pid file, then the OS process, then the boot: it fails fast if the node dies.

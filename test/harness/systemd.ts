@@ -2,6 +2,7 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { pollUntil, Reaper, withTimeout } from './reaper';
+import { runCommand } from './run-command';
 
 /**
  * A real systemd (the host's /lib/systemd/systemd, 252 on Debian 12 as on Amazon Linux 2023)
@@ -75,18 +76,7 @@ export function systemdUnavailable(): string | undefined {
 }
 
 function run(command: string, args: string[], timeoutMs: number, allowFailure = false): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code === 0 || allowFailure) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')} failed (${code ?? signal}):\n${stdout}${stderr}`));
-    });
-  });
+  return runCommand(command, args, { timeoutMs, allowFailure });
 }
 
 /** Boot systemd in its own namespaces with the given units, and wait until it runs. */
