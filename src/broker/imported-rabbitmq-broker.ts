@@ -4,7 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RabbitMqBrokerAttributes } from './rabbitmq-broker-attributes';
 import { RabbitMqBrokerBase } from './rabbitmq-broker-base';
-import { AMQPS_PORT, MANAGEMENT_PORT } from './rabbitmq-broker-ports';
+import { AMQPS_PORT } from './rabbitmq-broker-ports';
 import { validateBrokerName } from './rabbitmq-broker-rules';
 
 const BROKER_ID_FORMAT = /^b-[A-Za-z0-9-]+$/;
@@ -18,10 +18,6 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
   public readonly brokerArn: string;
   public readonly brokerName: string;
   public readonly endpointHost: string;
-  public readonly amqpsPort: number = AMQPS_PORT;
-  public readonly amqpsUrl: string;
-  public readonly managementPort: number = MANAGEMENT_PORT;
-  public readonly managementUrl: string;
   public readonly connections: ec2.Connections;
   public readonly credentials?: secretsmanager.ISecret;
   public readonly consumerTimeout?: Duration;
@@ -42,8 +38,6 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     this.endpointHost = attrs.endpointHost ?? `${attrs.brokerId}.mq.${stack.region}.${stack.urlSuffix}`;
-    this.amqpsUrl = `amqps://${this.endpointHost}:${AMQPS_PORT}`;
-    this.managementUrl = `https://${this.endpointHost}:${MANAGEMENT_PORT}`;
     this.connections = new ec2.Connections({
       securityGroups: attrs.securityGroups ?? [],
       defaultPort: ec2.Port.tcp(AMQPS_PORT),

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AMQPS_PORT, MANAGEMENT_PORT } from './rabbitmq-broker-ports';
 import { IRabbitMqBroker } from './rabbitmq-broker-ref';
 
 /** CloudWatch namespace of Amazon MQ metrics. */
@@ -32,13 +33,23 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
   public abstract readonly brokerArn: string;
   public abstract readonly brokerName: string;
   public abstract readonly endpointHost: string;
-  public abstract readonly amqpsPort: number;
-  public abstract readonly amqpsUrl: string;
-  public abstract readonly managementPort: number;
-  public abstract readonly managementUrl: string;
+  /** AMQPS port (TLS): 5671 on every Amazon MQ for RabbitMQ broker. */
+  public readonly amqpsPort: number = AMQPS_PORT;
+  /** HTTPS port of the management API and console: 443 on every Amazon MQ for RabbitMQ broker. */
+  public readonly managementPort: number = MANAGEMENT_PORT;
   public abstract readonly connections: ec2.Connections;
   public abstract readonly credentials?: secretsmanager.ISecret;
   public abstract readonly consumerTimeout?: Duration;
+
+  /** Credential-free AMQPS URL, `amqps://HOST:5671`. */
+  public get amqpsUrl(): string {
+    return `amqps://${this.endpointHost}:${this.amqpsPort}`;
+  }
+
+  /** Base URL of the RabbitMQ management API, `https://HOST:443`. */
+  public get managementUrl(): string {
+    return `https://${this.endpointHost}:${this.managementPort}`;
+  }
 
   /**
    * The named broker-level metric (namespace `AWS/AmazonMQ`, dimension `Broker` = broker name,

@@ -184,10 +184,6 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
   public readonly brokerArn: string;
   public readonly brokerName: string;
   public readonly endpointHost: string;
-  public readonly amqpsPort: number = AMQPS_PORT;
-  public readonly amqpsUrl: string;
-  public readonly managementPort: number = MANAGEMENT_PORT;
-  public readonly managementUrl: string;
   public readonly connections: ec2.Connections;
   /** The administrator credentials secret; always set on a created broker (optional in the interface). */
   public readonly credentials?: secretsmanager.ISecret;
@@ -308,8 +304,6 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
     // load balancer), `amqps://HOST:5671`: take HOST from it rather than rebuilding the name, which
     // differs by partition and endpoint type (`.amazonaws.com`, dual-stack `.on.aws`).
     this.endpointHost = Fn.select(0, Fn.split(':', Fn.select(1, Fn.split('://', Fn.select(0, resource.attrAmqpEndpoints)))));
-    this.amqpsUrl = `amqps://${this.endpointHost}:${AMQPS_PORT}`;
-    this.managementUrl = `https://${this.endpointHost}:${MANAGEMENT_PORT}`;
 
     if (generalLogs) {
       this.generalLogGroupName = `/aws/amazonmq/broker/${this.brokerId}/general`;
