@@ -50,6 +50,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@^2',
     `@aws-cdk/integ-tests-alpha@${CDK_VERSION}-alpha.0`,
     '@aws-cdk/integ-runner@^2',
+    // Generative tests: arbitrary strings through everything that reaches user data, units and Celery's command line.
+    'fast-check@^4',
   ],
 
   jestOptions: {
