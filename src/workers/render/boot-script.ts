@@ -1,14 +1,17 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import { renderBrokerEnvScript } from './broker-url';
 import { CeleryWorkerCommandOptions, renderCeleryWorkerCommand } from './celery-worker-command';
+import { DeployTimeValues } from './deploy-time-values';
 import { renderDrainScript } from './drain-script';
 import {
   BROKER_ENV_FILE, BROKER_ENV_SCRIPT, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT,
   PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
+  validateInstanceLayout, DEFAULT_CFN_SIGNAL,
 } from './instance-layout';
+import { DEFAULT_NODE_NAME, NODE_NAME_PARTS, renderNodeNameAssignment } from './node-name';
 import { PeriodicRestartOptions, renderPeriodicRestartScript, renderPeriodicRestartTimerUnit } from './periodic-restart';
 import { renderPrestartScript } from './restart-counter';
-import { shellQuote } from './shell-quote';
+import { shellQuote, systemdPathSetting } from './shell-quote';
 import { renderUnhealthyScript } from './unhealthy-script';
 import {
   renderDrainServiceUnit, renderPeriodicRestartServiceUnit, renderUnhealthyServiceUnit, renderWorkerServiceUnit, workerStopTimeout,
@@ -113,28 +116,11 @@ export interface BootScriptOptions {
 
 const EOF_MARK = 'CDK_CELERY_EOF';
 
-/**
- * Render a bash expression that evaluates to the worker's node name on the instance, expanding
- * Celery's `%h` (host name), `%n` (name before the first dot) and `%d` (after it) as Celery's
- * `host_format` does with `socket.gethostname()`, from `$h`, `$hn` and `$hd`, which the boot
- * script sets (see `NODE_NAME_PARTS`). Any other text is literal.
- */
-export function renderNodeNameExpression(hostnameTemplate: string): string {
-  const parts = hostnameTemplate.split(/(%[hnd])/).filter((p) => p !== '');
-  return parts.map((part) => {
-    switch (part) {
-      case '%h': return '"${h}"';
-      case '%n': return '"${hn}"';
-      case '%d': return '"${hd}"';
-      default: return shellQuote(part);
-    }
-  }).join('');
-}
-
-/** Bash that sets `$h`, `$hn` and `$hd` for `renderNodeNameExpression`. */
-export const NODE_NAME_PARTS = 'h=$(uname -n)\nhn=${h%%.*}\nhd=${h#"${hn}"}\nhd=${hd#.}';
-
 function writeFile(path: string, mode: string, content: string): string {
+  // A deploy-time value inside a quoted heredoc would be written as is: it could end the heredoc.
+  if (Token.isUnresolved(content)) {
+    throw new Error(`internal: ${path} would hold a CloudFormation value; every value in files the boot script writes must be known at synth`);
+  }
   if (content.split('\n').includes(EOF_MARK)) {
     throw new Error(`internal: ${path} contains the heredoc delimiter ${EOF_MARK}`);
   }
@@ -149,6 +135,8 @@ function writeFile(path: string, mode: string, content: string): string {
  */
 export function renderBootScript(options: BootScriptOptions): string {
   const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  validateInstanceLayout(layout);
+  validateBootScriptOptions(options);
   const command = renderCeleryWorkerCommand(options.worker);
   const celery = command.argv[0];
   if (!celery.startsWith('/')) {
@@ -161,8 +149,13 @@ export function renderBootScript(options: BootScriptOptions): string {
   const unit = (name: string) => layoutPath(layout.unitDir, name);
   const instanceEnv = layoutPath(layout.configDir, INSTANCE_ENV_FILE);
   const user = shellQuote(options.user);
+  const cfnSignal = layout.cfnSignal ?? DEFAULT_CFN_SIGNAL;
+  // Values only known at deploy time (bucket, endpoint, ARNs) are decoded at boot, never spliced in.
+  const values = new DeployTimeValues();
   const out: string[] = [];
 
+  // The failure trap comes first: anything that fails after it (metadata, packages, downloads)
+  // signals failure at once instead of leaving CloudFormation to wait for the whole boot timeout.
   out.push(`#!/bin/bash
 # cdk-celery worker instance boot script (rendered by CeleryWorkerFleet)
 set -euo pipefail
@@ -171,35 +164,45 @@ imds() {
   token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' ${layout.imdsUrl}/latest/api/token)
   curl -sf -H "X-aws-ec2-metadata-token: \${token}" "${layout.imdsUrl}/latest/meta-data/$1"
 }
-region=$(imds placement/region)
-instance_id=$(imds instance-id)
-asg_name=$(imds tags/instance/aws:autoscaling:groupName)
+region=''
 `);
   if (options.signal) {
-    out.push(`command -v /opt/aws/bin/cfn-signal >/dev/null || dnf install -y -q aws-cfn-bootstrap
-signal() {
-  /opt/aws/bin/cfn-signal -e "$1" --stack ${shellQuote(options.signal.stackName)} --resource ${shellQuote(options.signal.logicalId)} --region "\${region}" || true
+    out.push(`signal() {
+  if [ -z "\${region}" ]; then region=$(imds placement/region) || region=''; fi
+  command -v ${cfnSignal} >/dev/null || dnf install -y -q aws-cfn-bootstrap || true
+  ${cfnSignal} -e "$1" --stack ${values.word(options.signal.stackName)} --resource ${values.word(options.signal.logicalId)} \${region:+--region "\${region}"} || true
 }
 trap '[ "$?" -eq 0 ] || signal 1' EXIT
 `);
   } else {
-    out.push('signal() { echo "cdk-celery: boot result $1"; }\n');
+    out.push(`signal() { echo "cdk-celery: boot result $1"; }
+trap '[ "$?" -eq 0 ] || signal 1' EXIT
+`);
   }
+  const valuesAt = out.length;
+  out.push(`region=$(imds placement/region)
+# The AWS CLI needs the Region before its first call (the code download is one).
+export AWS_DEFAULT_REGION="\${region}" AWS_REGION="\${region}"
+instance_id=$(imds instance-id)
+asg_name=$(imds tags/instance/aws:autoscaling:groupName)
+`);
+  if (options.signal) out.push(`command -v ${cfnSignal} >/dev/null || dnf install -y -q aws-cfn-bootstrap\n`);
   out.push(`install -d -m 0755 ${layout.libexecDir} ${layout.stateDir}
 install -d -m 0700 ${layout.configDir}
 {
   printf 'export %s=%q\\n' AWS_DEFAULT_REGION "\${region}" INSTANCE_ID "\${instance_id}" ASG_NAME "\${asg_name}"
-  printf 'export %s=%q\\n' BROKER_SECRET_ID ${shellQuote(options.credentialsSecretId)} BROKER_HOST ${shellQuote(options.brokerHost)}
-  printf 'export %s=%q\\n' BROKER_PORT ${shellQuote(options.brokerPort)} LIFECYCLE_HOOK_NAME ${shellQuote(options.lifecycleHookName)}
+  printf 'export %s=%q\\n' BROKER_SECRET_ID ${values.word(options.credentialsSecretId)} BROKER_HOST ${values.word(options.brokerHost)}
+  printf 'export %s=%q\\n' BROKER_PORT ${values.word(options.brokerPort)} LIFECYCLE_HOOK_NAME ${values.word(options.lifecycleHookName)}
 } > ${instanceEnv}
 id -u ${user} >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin ${user}
 `);
   if (options.code) {
-    out.push(`aws s3 cp --only-show-errors ${shellQuote(`s3://${options.code.bucketName}/${options.code.objectKey}`)} /tmp/cdk-celery-app.zip
+    out.push(`app_zip=$(mktemp --suffix=.zip)
+aws s3 cp --only-show-errors ${values.word(`s3://${options.code.bucketName}/${options.code.objectKey}`)} "\${app_zip}"
 rm -rf ${shellQuote(wd)}
 install -d -m 0755 ${shellQuote(wd)}
-python3 -m zipfile -e /tmp/cdk-celery-app.zip ${shellQuote(wd)}
-rm -f /tmp/cdk-celery-app.zip
+python3 -m zipfile -e "\${app_zip}" ${shellQuote(wd)}
+rm -f "\${app_zip}"
 `);
   }
   if (options.virtualEnvDirectory) {
@@ -256,7 +259,7 @@ fi
 ${layout.systemctl} daemon-reload
 ${layout.systemctl} enable --now ${units.join(' ')}
 ${NODE_NAME_PARTS}
-node=${renderNodeNameExpression(options.worker.hostname ?? 'celery@%h')}
+${renderNodeNameAssignment(options.worker.hostname ?? DEFAULT_NODE_NAME)}
 worker_ready() {
   ${layout.systemctl} is-active --quiet ${WORKER_UNIT} || return 1
   ${ready}
@@ -274,5 +277,21 @@ done
 echo "cdk-celery: \${node} did not become ready" >&2
 exit 1
 `);
+  out.splice(valuesAt, 0, values.render());
   return out.join('');
+}
+
+/** Linux user names `useradd` and systemd's `User=` both accept. */
+const LINUX_USER_NAME = /^[a-z_][a-z0-9_-]{0,30}$/;
+
+/** Checks the options that are not `celery worker` options; errors name the option. */
+function validateBootScriptOptions(options: BootScriptOptions): void {
+  if (Token.isUnresolved(options.user) || !LINUX_USER_NAME.test(options.user)) {
+    throw new Error(`user: ${JSON.stringify(options.user)} is not a Linux user name; use lowercase letters, digits, _ and - (at most 31), starting with a letter or _.`);
+  }
+  systemdPathSetting('workingDirectory', options.workingDirectory);
+  if (options.virtualEnvDirectory !== undefined) systemdPathSetting('virtualEnvDirectory', options.virtualEnvDirectory);
+  if (options.readinessTimeout?.isUnresolved() || options.stopTimeout?.isUnresolved()) {
+    throw new Error('readinessTimeout, stopTimeout: a CloudFormation value (token) is not accepted; the boot script and the units are written at synth.');
+  }
 }
