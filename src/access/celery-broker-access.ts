@@ -9,6 +9,7 @@ import { usernameError, vhostNameError } from './broker-user-names';
 import { CeleryPermissions } from './celery-permissions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { addNagSuppressions } from '../private/nag-suppressions';
+import { validateIn, ValidationError } from '../private/validation-error';
 
 /**
  * Everything a user chooses for a `CeleryBrokerAccess` except the broker and the VPC.
@@ -117,6 +118,7 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public readonly connections: ec2.Connections;
 
   private readonly queues: string[] = [];
+  private readonly broker: IRabbitMqBroker;
   private readonly enableRemoteControl?: boolean;
   private readonly enableRpcResultBackend?: boolean;
 
@@ -131,25 +133,29 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
 
     this.vhost = props.vhost ?? 'celery';
     this.username = props.username ?? 'celery';
-    if (!Token.isUnresolved(this.vhost)) throwIf(vhostNameError('vhost', this.vhost));
-    if (!Token.isUnresolved(this.username)) throwIf(usernameError('username', this.username));
+    if (!Token.isUnresolved(this.vhost)) throwIf(this, vhostNameError('vhost', this.vhost));
+    if (!Token.isUnresolved(this.username)) throwIf(this, usernameError('username', this.username));
+    if (!Token.isUnresolved(this.username)) throwIf(this, reservedUsernameError(this.username, props));
     const requestTimeout = props.requestTimeout ?? Duration.seconds(10);
     if (!requestTimeout.isUnresolved() && (requestTimeout.toMilliseconds() < 1000 || requestTimeout.toMilliseconds() > 60_000)) {
-      throw new Error(`requestTimeout: ${requestTimeout.toHumanString()} is not allowed; use 1 to 60 seconds (the function has 2 minutes for all its requests).`);
+      throw new ValidationError(this, `requestTimeout: ${requestTimeout.toHumanString()} is not allowed; use 1 to 60 seconds (the function has 2 minutes for all its requests).`);
     }
     const adminCredentials = props.adminCredentials ?? props.broker.credentials;
     if (!adminCredentials) {
-      throw new Error('adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
+      throw new ValidationError(this, 'adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
     }
     this.enableRemoteControl = props.enableRemoteControl;
     this.enableRpcResultBackend = props.enableRpcResultBackend;
     // Validates the names and the options now; the custom resource renders the final list at synth.
-    CeleryPermissions.forApplication({
+    validateIn(this, () => CeleryPermissions.forApplication({
       taskQueues: props.taskQueues,
       enableRemoteControl: props.enableRemoteControl,
       enableRpcResultBackend: props.enableRpcResultBackend,
-    });
+    }));
     if (props.taskQueues) this.addTaskQueues(...props.taskQueues);
+    this.broker = props.broker;
+    Object.defineProperty(this, ACCESS_SYMBOL, { value: true });
+    this.node.addValidation({ validate: () => this.validateUniqueUser() });
     if (props.removeVhostOnDelete) {
       Annotations.of(this).addWarningV2('cdk-celery:removeVhostOnDelete',
         `removeVhostOnDelete is on: deleting this resource (or the stack) deletes vhost "${this.vhost}" with every queued task in it.`);
@@ -263,10 +269,25 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public addTaskQueues(...queues: string[]): void {
     if (queues.length === 0) return;
     // Same name rules as taskQueues, with the same error messages.
-    CeleryPermissions.forApplication({ taskQueues: queues });
+    validateIn(this, () => CeleryPermissions.forApplication({ taskQueues: queues }));
     for (const queue of queues) {
       if (!this.queues.includes(queue)) this.queues.push(queue);
     }
+  }
+
+  /**
+   * Two broker users of one name on one broker: each deployment of one resets the other's password.
+   * Platforms report it themselves (with their own prop names) when both users are theirs.
+   */
+  private validateUniqueUser(): string[] {
+    if (Token.isUnresolved(this.username)) return [];
+    const inPlatform = (c: Construct) => c.node.scope !== undefined && PLATFORM_SYMBOL in c.node.scope;
+    return this.node.root.node.findAll()
+      .filter((c): c is CeleryBrokerAccess => c !== this && ACCESS_SYMBOL in c)
+      .filter((other) => other.username === this.username && isSameBroker(this.broker, other.broker))
+      .filter((other) => !(inPlatform(this) && inPlatform(other)))
+      .map((other) => `username: "${this.username}" is also the user of ${other.node.path} on the same broker ${this.broker.node.path}; `
+        + 'each would reset the other\'s password on every deployment. Give each CeleryBrokerAccess its own username.');
   }
 
   /**
@@ -283,6 +304,37 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
 /** Celery's `task_default_queue`, allowed when no queue is given. */
 const DEFAULT_TASK_QUEUES = ['celery'];
 
-function throwIf(message: string | undefined): void {
-  if (message) throw new Error(message);
+function throwIf(scope: Construct, message: string | undefined): void {
+  if (message) throw new ValidationError(scope, message);
+}
+
+/** Marks CeleryBrokerAccess constructs, so that those on one broker can find each other at synth. */
+const ACCESS_SYMBOL = Symbol.for('cdk-celery.CeleryBrokerAccess');
+/** Marks CeleryPlatform constructs (defined in patterns, which imports this module). */
+const PLATFORM_SYMBOL = Symbol.for('cdk-celery.CeleryPlatform');
+
+/**
+ * The application user may not be RabbitMQ's `guest` (Amazon MQ refuses it) nor the broker's
+ * administrator when the broker says who that is (this resource would strip the admin's tags).
+ */
+function reservedUsernameError(username: string, props: CeleryBrokerAccessProps): string | undefined {
+  if (username === 'guest') {
+    return 'username: "guest" is not allowed; Amazon MQ refuses the name "guest" for RabbitMQ users. Choose another username.';
+  }
+  const adminUsername = (props.broker as { adminUsername?: unknown }).adminUsername;
+  if (!props.adminCredentials && typeof adminUsername === 'string' && !Token.isUnresolved(adminUsername) && adminUsername === username) {
+    return `username: "${username}" is the administrator of the broker ${props.broker.node.path}; the application user must be another user `
+      + '(this resource would strip the administrator\'s tags and permissions). Choose another username.';
+  }
+  return undefined;
+}
+
+/** Whether two brokers are the same: one object, or the same literal name in the same stack or account and Region. */
+function isSameBroker(a: IRabbitMqBroker, b: IRabbitMqBroker): boolean {
+  if (a === b) return true;
+  if (Token.isUnresolved(a.brokerName) || a.brokerName !== b.brokerName) return false;
+  const [sa, sb] = [Stack.of(a), Stack.of(b)];
+  if (sa === sb) return true;
+  const literal = (v: string) => !Token.isUnresolved(v);
+  return literal(sa.account) && literal(sa.region) && sa.account === sb.account && sa.region === sb.region;
 }

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Lazy, Names } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Names, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -14,7 +14,13 @@ import {
 } from './alarm-thresholds';
 import { addBrokerWidgets, addFleetWidgets } from './monitoring-dashboard';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
+import { validateIn, ValidationError } from '../private/validation-error';
 import { ICeleryWorkerFleet } from '../workers/celery-worker-fleet-ref';
+
+/** Longest alarm name CloudWatch accepts. */
+const MAX_ALARM_NAME_LENGTH = 255;
+/** Dashboard names CloudWatch accepts. */
+const DASHBOARD_NAME_FORMAT = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** Period of every broker alarm: Amazon MQ publishes broker metrics once a minute. */
 const BROKER_PERIOD = Duration.minutes(1);
@@ -158,13 +164,13 @@ export class CeleryMonitoring extends Construct {
    */
   constructor(scope: Construct, id: string, props: CeleryMonitoringProps) {
     super(scope, id);
-    this.thresholds = resolveAlarmThresholds(props.thresholds);
+    this.thresholds = validateIn(this, () => resolveAlarmThresholds(props.thresholds));
     this.broker = props.broker;
     this.namePrefix = props.alarmNamePrefix ?? `${props.broker.brokerName}-celery`;
     this.notifyOnOk = props.notifyOnOk ?? true;
 
     if (props.alarmActions && props.alarmTopic) {
-      throw new Error('alarmActions and alarmTopic are both set; set one: alarmTopic is notified through an SnsAction, alarmActions replace it');
+      throw new ValidationError(this, 'alarmActions and alarmTopic are both set; set one: alarmTopic is notified through an SnsAction, alarmActions replace it');
     }
     if (props.alarmActions) {
       this.actions = [...props.alarmActions];
@@ -203,7 +209,7 @@ export class CeleryMonitoring extends Construct {
 
     if (props.ingressAnomalyDetection) {
       this.brokerIngressAnomalyAlarm = new cloudwatch.AnomalyDetectionAlarm(this, 'BrokerIngressAnomalyAlarm', {
-        alarmName: `${this.namePrefix}-broker-ingress-anomaly`,
+        alarmName: this.alarmName('broker-ingress-anomaly'),
         alarmDescription: `Broker ${broker.brokerName} ingress is above its learned band (${t.ingressAnomalyStdDevs} standard deviations). `
           + 'Runbook: compare with the broker ingress alarm and the fleets\' restarts. Missing data is not breaching: the static ingress alarm covers a dead broker.',
         metric: broker.metricNetworkIn({ ...minute, statistic: cloudwatch.Stats.SUM }),
@@ -330,7 +336,7 @@ export class CeleryMonitoring extends Construct {
     });
 
     this.incidentAlarm = new cloudwatch.CompositeAlarm(this, 'IncidentAlarm', {
-      compositeAlarmName: `${this.namePrefix}-ingress-storm-page`,
+      compositeAlarmName: this.alarmName('ingress-storm-page'),
       alarmDescription: `PAGE. Broker ${broker.brokerName}: ingress storm while workers restart or connections storm, the signature `
         + 'of the mingle incident (synchronised worker restarts pulling every revoked set through the broker). Runbook: stop the restarts '
         + '(suspend the fleet\'s scheduled actions and instance refresh), make sure workers run with --without-mingle --without-gossip '
@@ -352,7 +358,7 @@ export class CeleryMonitoring extends Construct {
 
     if (props.createDashboard ?? true) {
       this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-        dashboardName: props.dashboardName ?? this.namePrefix,
+        dashboardName: this.dashboardName(props.dashboardName),
         defaultInterval: Duration.hours(6),
       });
       addBrokerWidgets(this.dashboard, broker, this);
@@ -411,8 +417,12 @@ export class CeleryMonitoring extends Construct {
    * @param fleet The fleet to watch, added once, whose construct id is part of its alarm names
    */
   public addFleet(fleet: ICeleryWorkerFleet): CeleryFleetAlarms {
+    if (Token.isUnresolved(fleet.maxCapacity)) {
+      throw new ValidationError(this, `fleets: the maxCapacity of ${fleet.node.path} is a CloudFormation value (token); the fleet's and the broker's `
+        + 'alarm thresholds are derived from it at synth, and arithmetic on a token gives nonsense. Give the fleet a number.');
+    }
     if (this.fleetAlarmList.some(f => f.fleet === fleet)) {
-      throw new Error(`fleets: ${fleet.node.path} is already monitored by ${this.node.path}; add each fleet once`);
+      throw new ValidationError(this, `fleets: ${fleet.node.path} is already monitored by ${this.node.path}; add each fleet once`);
     }
     // Alarm names and construct ids use the fleet's construct id (stable); a unique id only when two fleets share it.
     let namePart = fleet.node.id;
@@ -464,9 +474,30 @@ export class CeleryMonitoring extends Construct {
     return this.fleetAlarmList.reduce((sum, f) => sum + f.fleet.maxCapacity, 0);
   }
 
+  /** `<prefix>-<suffix>`, within CloudWatch's 255 characters. */
+  private alarmName(suffix: string): string {
+    const name = `${this.namePrefix}-${suffix}`;
+    if (!Token.isUnresolved(name) && name.length > MAX_ALARM_NAME_LENGTH) {
+      throw new ValidationError(this, `alarmNamePrefix: the alarm name ${JSON.stringify(name)} has ${name.length} characters; CloudWatch allows `
+        + `${MAX_ALARM_NAME_LENGTH}. Use an alarmNamePrefix of at most ${MAX_ALARM_NAME_LENGTH - 1 - suffix.length} characters for this alarm`
+        + ' (or shorter fleet names).');
+    }
+    return name;
+  }
+
+  /** The dashboard name: letters, digits, `-` and `_`, at most 255 characters. */
+  private dashboardName(given: string | undefined): string {
+    const name = given ?? this.namePrefix;
+    if (!Token.isUnresolved(name) && !DASHBOARD_NAME_FORMAT.test(name)) {
+      throw new ValidationError(this, `${given !== undefined ? 'dashboardName' : 'alarmNamePrefix (the default dashboardName)'}: ${JSON.stringify(name)} `
+        + 'is not a dashboard name CloudWatch accepts; use 1 to 255 letters, digits, - and _.');
+    }
+    return name;
+  }
+
   private alarm(id: string, options: AlarmOptions): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
-      alarmName: `${this.namePrefix}-${options.nameSuffix}`,
+      alarmName: this.alarmName(options.nameSuffix),
       alarmDescription: options.description,
       metric: options.metric,
       threshold: options.threshold,
