@@ -138,7 +138,7 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     if (!Token.isUnresolved(this.username)) throwIf(this, reservedUsernameError(this.username, props));
     const requestTimeout = props.requestTimeout ?? Duration.seconds(10);
     if (!requestTimeout.isUnresolved() && (requestTimeout.toMilliseconds() < 1000 || requestTimeout.toMilliseconds() > 60_000)) {
-      throw new ValidationError(this, `requestTimeout: ${requestTimeout.toHumanString()} is not allowed; use 1 to 60 seconds (the function has 2 minutes for all its requests).`);
+      throw new ValidationError(this, `requestTimeout: ${requestTimeout.toHumanString()} is not allowed; use 1 to 60 seconds (the function has 5 minutes for all its requests and retries).`);
     }
     const adminCredentials = props.adminCredentials ?? props.broker.credentials;
     if (!adminCredentials) {
@@ -185,7 +185,9 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: [securityGroup],
-      timeout: Duration.minutes(2),
+      // Room for the management API's transient failures right after the broker turns RUNNING
+      // (DNS, connection refused, 5xx): the handler retries them with backoff until 15 s before this.
+      timeout: BROKER_USER_FUNCTION_TIMEOUT,
     });
     adminCredentials.grantRead(fn);
     this.secret.grantRead(fn);
@@ -300,6 +302,9 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     return this.secret.grantRead(grantee);
   }
 }
+
+/** Timeout of the function that calls the management API. */
+const BROKER_USER_FUNCTION_TIMEOUT = Duration.minutes(5);
 
 /** Celery's `task_default_queue`, allowed when no queue is given. */
 const DEFAULT_TASK_QUEUES = ['celery'];
