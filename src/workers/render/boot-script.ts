@@ -11,7 +11,7 @@ import {
 import { DEFAULT_NODE_NAME, NODE_NAME_PARTS, renderNodeNameAssignment } from './node-name';
 import { PeriodicRestartOptions, renderPeriodicRestartScript, renderPeriodicRestartTimerUnit } from './periodic-restart';
 import { renderPrestartScript } from './restart-counter';
-import { shellQuote, systemdPathSetting } from './shell-quote';
+import { shellQuote, systemdPathSetting, systemdWordError } from './shell-quote';
 import { renderUnhealthyScript } from './unhealthy-script';
 import {
   renderDrainServiceUnit, renderPeriodicRestartServiceUnit, renderUnhealthyServiceUnit, renderWorkerServiceUnit, workerStopTimeout,
@@ -286,6 +286,18 @@ const LINUX_USER_NAME = /^[a-z_][a-z0-9_-]{0,30}$/;
 
 /** Checks the options that are not `celery worker` options; errors name the option. */
 function validateBootScriptOptions(options: BootScriptOptions): void {
+  // Text known at synth goes into the script quoted, deploy-time values through base64: any text
+  // is fine except what no bash word or UTF-8 file can carry.
+  const texts: Array<[string, string | undefined]> = [
+    ['code.bucketName', options.code?.bucketName], ['code.objectKey', options.code?.objectKey], ['brokerHost', options.brokerHost],
+    ['brokerPort', options.brokerPort], ['credentialsSecretId', options.credentialsSecretId], ['lifecycleHookName', options.lifecycleHookName],
+    ['signal.stackName', options.signal?.stackName], ['signal.logicalId', options.signal?.logicalId],
+  ];
+  for (const [prop, value] of texts) {
+    if (value === undefined || Token.isUnresolved(value)) continue;
+    const error = systemdWordError(value);
+    if (error) throw new Error(`${prop}: ${JSON.stringify(value)} is not allowed; ${error}.`);
+  }
   if (Token.isUnresolved(options.user) || !LINUX_USER_NAME.test(options.user)) {
     throw new Error(`user: ${JSON.stringify(options.user)} is not a Linux user name; use lowercase letters, digits, _ and - (at most 31), starting with a letter or _.`);
   }

@@ -90,10 +90,18 @@ export function celerySettingError(key: string, value: string): CelerySettingRef
   const refuse = (message: string, kind: 'celery' | 'strict' = 'celery'): CelerySettingRefusal => ({ kind, message: `${shown}: ${message}` });
   const keyError = systemdWordError(key);
   if (keyError) return refuse(`the name is not allowed; ${keyError}.`, 'strict');
+  const normalized = key.toLowerCase().replace(/\./g, '_');
+  if (!SETTING_KEY.test(key) && SETTING_KEY.test(normalized) && normalized in CELERY_SETTINGS) {
+    // Celery would read it (names are case-insensitive, dots stand for underscores); one spelling keeps the checks simple.
+    return refuse(`use the name as Celery documents it: "${normalized}".`, 'strict');
+  }
   if (!SETTING_KEY.test(key) || !(key in CELERY_SETTINGS)) {
     const suggestion = closestName(key.toLowerCase(), Object.keys(CELERY_SETTINGS));
+    // With a cast, Celery's parser sets any NAMESPACE_KEY name without looking it up: nothing reads it.
+    const silentlyIgnored = /^\(([A-Za-z0-9_]+)\)/.test(value) && CASTS[/^\(([A-Za-z0-9_]+)\)/.exec(value)![1]] !== undefined && normalized.includes('_');
     return refuse(`${JSON.stringify(key)} is not a setting Celery's worker command line accepts${suggestion ? `; did you mean "${suggestion}"?` : ''} `
-      + '(settings are lowercase NAMESPACE_NAME names from Celery\'s configuration reference; top-level ones such as timezone must be set in the application).');
+      + '(settings are lowercase NAMESPACE_NAME names from Celery\'s configuration reference; top-level ones such as timezone must be set in the application'
+      + `${silentlyIgnored ? '; with a cast Celery would not even complain, and nothing would read it' : ''}).`, silentlyIgnored ? 'strict' : 'celery');
   }
   if (OWNED_SETTINGS[key]) return refuse(`${key} is set by the typed option ${OWNED_SETTINGS[key]}; use that option instead.`, 'strict');
   if (REFUSED_SETTINGS[key]) return refuse(`${key} is not allowed in a worker fleet: ${REFUSED_SETTINGS[key]}.`, 'strict');

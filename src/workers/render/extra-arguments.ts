@@ -142,7 +142,7 @@ export function extraArgumentsError(args: string[]): ExtraArgumentsRefusal | und
     if (long && isLongName(longName)) {
       if (long.takesValue) {
         const value = explicit ?? rest.shift();
-        if (value === undefined) return refuse(`"${longName}" needs a value; Celery would fail to start.`);
+        if (value === undefined) return refuse(missingValue(longName), 'strict');
         parsed.push({ param: long.param, name: longName, value });
       } else if (explicit !== undefined) {
         return refuse(`${JSON.stringify(arg)}: "${longName}" takes no value; Celery would fail to start.`);
@@ -160,7 +160,7 @@ export function extraArgumentsError(args: string[]): ExtraArgumentsRefusal | und
       if (!option || isLongName(name)) return refuse(unknownOption(name, arg));
       if (option.takesValue) {
         const value = i + 1 < arg.length ? arg.slice(i + 1) : rest.shift();
-        if (value === undefined) return refuse(`"${name}" needs a value; Celery would fail to start.`);
+        if (value === undefined) return refuse(missingValue(name), 'strict');
         parsed.push({ param: option.param, name, value });
         break;
       }
@@ -208,6 +208,11 @@ export function parseExtraArguments(args: string[]): ParsedExtraOption[] {
     }
   }
   return parsed;
+}
+
+/** The last argument is an option without its value: Celery would take the "--" before the settings as the value, or fail. */
+function missingValue(name: string): string {
+  return `"${name}" needs a value (Celery would take whatever follows the extra arguments as its value, or fail to start).`;
 }
 
 /** click treats a one-character name after a one-character prefix as a short option. */

@@ -29,8 +29,12 @@ export function nodeNameTemplateError(template: string): string | undefined {
   if (template.length > MAX_NODE_NAME_TEMPLATE_LENGTH) return `use at most ${MAX_NODE_NAME_TEMPLATE_LENGTH} characters (node names become parts of queue names)`;
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(template)) return 'control characters are not allowed';
-  const bad = /%(?![hndiI])/.exec(template);
-  if (bad) return '"%" must be followed by h (host name), n (name before the first dot), d (domain), i or I (process index); Celery fails on other specifiers';
+  const bad = /%(?![hndiI])(.?)/su.exec(template);
+  if (bad) {
+    const specifiers = '"%" must be followed by h (host name), n (name before the first dot), d (domain), i or I (process index)';
+    // Celery expands "%" and a word character, and fails on one it does not know; it keeps a "%" before anything else.
+    return /^[\p{L}\p{N}_]$/u.test(bad[1]) ? `${specifiers}; Celery fails on %${bad[1]}` : `${specifiers} (a "%" elsewhere is refused here to keep node names plain)`;
+  }
   return undefined;
 }
 

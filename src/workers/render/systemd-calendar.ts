@@ -73,7 +73,13 @@ function componentError(text: string, what: string, min: number, max: number): s
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
     if (from < min || to > max || to < from) return `${JSON.stringify(item)} is not a ${what} from ${min} to ${max}`;
+    // systemd misreads A..A in seconds (which take decimals); a one-value range is just A.
+    if (m[2] !== undefined && from === to) return `${JSON.stringify(item)} is a range of one value; write ${from}`;
     if (m[3] !== undefined && Number(m[3]) < 1) return `${JSON.stringify(item)} has a step of 0`;
+    // systemd refuses A/STEP (without a range) whose first repetition is already past the maximum.
+    if (m[3] !== undefined && m[2] === undefined && from + Number(m[3]) > max) {
+      return `${JSON.stringify(item)} repeats past ${max}: systemd wants START + STEP at most ${max} (or a range START..END/STEP)`;
+    }
   }
   return undefined;
 }
@@ -86,8 +92,10 @@ function dateError(token: string): string | undefined {
   const m = /^(?:(\*)-)?([^-~]+)([-~])([^-~]+)$/.exec(token);
   if (!m) return `${JSON.stringify(token)} is not a date; use *-MONTH-DAY or MONTH-DAY (a specific year never repeats)`;
   const [, , month, separator, day] = m;
-  const error = componentError(month, 'month', 1, 12) ?? componentError(day, 'day', 1, 31);
+  // Days counted from the end of the month: systemd allows 1 to 28 (every month has that many).
+  const error = componentError(month, 'month', 1, 12) ?? componentError(day, separator === '~' ? 'day from the end' : 'day', 1, separator === '~' ? 28 : 31);
   if (error) return error;
+  if (separator === '~' && day.includes('/')) return `${JSON.stringify(token)}: days counted from the end of the month take no step here`;
   const monthNumber = singleNumber(month);
   const dayNumber = singleNumber(day);
   if (separator === '-' && monthNumber !== undefined && dayNumber !== undefined && dayNumber > DAYS_IN_MONTH[monthNumber - 1]) {
