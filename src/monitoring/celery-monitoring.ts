@@ -168,6 +168,8 @@ export class CeleryMonitoring extends Construct {
     this.broker = props.broker;
     this.namePrefix = props.alarmNamePrefix ?? `${props.broker.brokerName}-celery`;
     this.notifyOnOk = props.notifyOnOk ?? true;
+    // The longest broker alarm name, checked before anything is created with the prefix.
+    this.alarmName('broker-ingress-anomaly');
 
     if (props.alarmActions && props.alarmTopic) {
       throw new ValidationError(this, 'alarmActions and alarmTopic are both set; set one: alarmTopic is notified through an SnsAction, alarmActions replace it');
@@ -176,7 +178,7 @@ export class CeleryMonitoring extends Construct {
       this.actions = [...props.alarmActions];
     } else {
       this.alarmTopic = props.alarmTopic ?? new sns.Topic(this, 'AlarmTopic', {
-        displayName: `Celery broker alarms (${this.namePrefix})`,
+        displayName: topicDisplayName(this.namePrefix),
         enforceSSL: true,
       });
       this.actions = [new cw_actions.SnsAction(this.alarmTopic)];
@@ -516,6 +518,12 @@ export class CeleryMonitoring extends Construct {
       alarm.addOkAction(...this.actions);
     }
   }
+}
+
+/** SNS display names are at most 100 characters: a long prefix is shortened there (it is only shown in notifications). */
+function topicDisplayName(prefix: string): string {
+  const name = `Celery broker alarms (${prefix})`;
+  return Token.isUnresolved(name) || name.length <= 100 ? name : `${name.slice(0, 96)}...)`;
 }
 
 interface AlarmOptions {

@@ -11,6 +11,7 @@ import {
   DEFAULT_START_LIMIT_INTERVAL, PeriodicRestartOptions, renderBootScript, renderCeleryWorkerCommand, validatePeriodicRestart,
   workerStopTimeout,
 } from './render';
+import { celerySettingWarnings } from './render/celery-settings';
 import { WorkerCode } from './worker-code';
 import { defaultWorkerImage } from './worker-image';
 import { WorkerMetricNames } from './worker-metrics';
@@ -589,6 +590,9 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     }
     if (props.pool?.name === CeleryPool.THREADS.name && props.acksLate !== false) {
       warn('threadsWithAcksLate', 'pool threads with acksLate (the default): Celery 5.2 to 5.6 sends a thread\'s late acknowledgement only when its event loop wakes, which holds the next task back for seconds (celery/celery#6941). Use the prefork pool, a larger prefetchMultiplier, or acksLate: false.');
+    }
+    for (const warning of celerySettingWarnings(props.settings ?? {})) {
+      warn(`settingNewerCelery:${warning.slice('settings.'.length, warning.indexOf(' '))}`, warning);
     }
     if (props.keyPair) {
       warn('sshKeyPair', 'keyPair is set: Session Manager (already allowed) gives shell access without SSH keys or an open port 22.');

@@ -2,7 +2,8 @@ import { spawnSync } from 'child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { DEFAULT_INSTANCE_LAYOUT, WorkerInstanceLayout } from '../../src/workers/render';
+import { evaluateIntrinsics } from './cfn-evaluate';
+import { DEFAULT_CFN_SIGNAL, DEFAULT_INSTANCE_LAYOUT, WorkerInstanceLayout } from '../../src/workers/render';
 
 /**
  * Runs a rendered boot script for real under bash, as root would on an instance, with the outside
@@ -174,4 +175,45 @@ function parseCalls(log: string): StubCall[] {
     i += 3 + count;
   }
   return calls;
+}
+
+/** Every `Ref` target in a CloudFormation expression. */
+function refsIn(value: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {value.forEach((v) => refsIn(v, found));} else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'Ref' && typeof v === 'string') found.add(v);
+      else refsIn(v, found);
+    }
+  }
+  return found;
+}
+
+/**
+ * The launch template user data of a synthesized fleet, as an instance would get it: intrinsic
+ * functions evaluated with `refs` (others: `<logicalId>-value`) and `attributes`, and the paths of
+ * the instance layout moved into the sandbox (nothing may be left pointing at the host's /etc,
+ * /usr/local, /opt or /run).
+ */
+export function fleetUserData(template: { [key: string]: any }, sandbox: BootSandbox,
+  refs: { [id: string]: string }, attributes: { [idDotAttr: string]: unknown }): string {
+  const launchTemplates = Object.values(template.Resources as { [id: string]: any }).filter((r) => r.Type === 'AWS::EC2::LaunchTemplate');
+  if (launchTemplates.length !== 1) throw new Error(`expected one launch template, found ${launchTemplates.length}`);
+  const expression = launchTemplates[0].Properties.LaunchTemplateData.UserData['Fn::Base64'];
+  const allRefs: { [id: string]: string } = { 'AWS::Region': SANDBOX_REGION, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::Partition': 'aws' };
+  for (const id of refsIn(expression)) allRefs[id] = `${id}-value`;
+  Object.assign(allRefs, refs);
+  let script = String(evaluateIntrinsics(expression, { refs: allRefs, attributes }));
+  const moves: Array<[string, string]> = [
+    [DEFAULT_INSTANCE_LAYOUT.libexecDir, sandbox.layout.libexecDir],
+    [DEFAULT_INSTANCE_LAYOUT.configDir, sandbox.layout.configDir],
+    [DEFAULT_INSTANCE_LAYOUT.stateDir, sandbox.layout.stateDir],
+    [DEFAULT_INSTANCE_LAYOUT.unitDir, sandbox.layout.unitDir],
+    [DEFAULT_INSTANCE_LAYOUT.systemctl, sandbox.layout.systemctl],
+    [DEFAULT_CFN_SIGNAL, sandbox.layout.cfnSignal!],
+    ['/opt/celery-app', sandbox.workingDirectory('fleet')],
+  ];
+  for (const [from, to] of moves) script = script.split(from).join(to);
+  const stray = /(^|[\s'"=])\/(etc|usr\/local|opt|run)\//m.exec(script);
+  if (stray) throw new Error(`fleetUserData: the script still names a host path near ${JSON.stringify(script.slice(Math.max(0, stray.index - 40), stray.index + 60))}`);
+  return script;
 }

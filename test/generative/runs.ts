@@ -15,7 +15,7 @@ export const GENERATIVE_RUNS = {
   /** Whole fleets synthesized with a bucket key and an imported broker host from the generator. */
   fleetUserData: 12,
   /** Worker units started by a real systemd that report the argv they received. */
-  workerUnitArgv: 60,
+  workerUnitArgv: 100,
   /** extraArguments lists parsed by Celery's click parser, each Celery version. */
   extraArguments: 1500,
   /** settings parsed by Celery's command-line settings parser, each Celery version. */
