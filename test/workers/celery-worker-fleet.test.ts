@@ -8,6 +8,7 @@ import { parseEnvironmentLines, parseSystemdCommandLine, userDataText, withValue
 import {
   CeleryPool, CeleryWorkerCommandOptions, USER_DATA_LIMIT_BYTES, WorkerCode, renderCeleryWorkerCommand,
 } from '../../src/workers';
+import { TEST_IMAGE_IDS } from '../setup/cdk-context';
 
 jest.setTimeout(60_000);
 
@@ -27,8 +28,8 @@ describe('launch template defaults', () => {
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
         InstanceType: 'm7g.large',
-        // Looked up at synth and cached in context (the dummy value of an unresolved lookup names the parameter).
-        ImageId: Match.stringLikeRegexp('al2023-ami-kernel-default-arm64'),
+        // Looked up at synth and cached in context (test/setup/cdk-context.ts holds the tests' lookups).
+        ImageId: TEST_IMAGE_IDS['/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64'],
       }),
     });
   });
@@ -294,7 +295,7 @@ describe('props', () => {
   test('x86_64 instance type selects the x86_64 image', () => {
     const { template: t } = template({ instanceType: new ec2.InstanceType('c7i.large') });
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: Match.objectLike({ InstanceType: 'c7i.large', ImageId: Match.stringLikeRegexp('al2023-ami-kernel-default-x86_64') }),
+      LaunchTemplateData: Match.objectLike({ InstanceType: 'c7i.large', ImageId: TEST_IMAGE_IDS['/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'] }),
     });
   });
 

@@ -10,7 +10,8 @@ const ARM64_PARAMETER = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-
 
 /** A fleet in a stack (with `env` or environment-agnostic), under an app with `context`. */
 function fleetTemplate(env: typeof ENV | undefined, context: { [key: string]: string } = {}, machineImage?: ec2.IMachineImage) {
-  const app = new App({ context });
+  // postCliContext: what a cdk.context.json of this project would say wins over the test setup's lookups.
+  const app = new App({ postCliContext: context });
   const stack = new Stack(app, 'ImageStack', { env });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
   const broker = new RabbitMqBroker(stack, 'Broker', { vpc });
@@ -30,7 +31,14 @@ describe('the default image is resolved once: a new AL2023 release does not roll
   });
 
   test('without the cached value, synth asks for the lookup (cdk synth with credentials fills cdk.context.json)', () => {
-    const { missing } = fleetTemplate(ENV);
+    const saved = process.env.CDK_CONTEXT_JSON;
+    delete process.env.CDK_CONTEXT_JSON;
+    let missing: ReturnType<typeof fleetTemplate>['missing'];
+    try {
+      ({ missing } = fleetTemplate(ENV));
+    } finally {
+      process.env.CDK_CONTEXT_JSON = saved;
+    }
     expect(missing.map((m) => (m.props as { parameterName?: string }).parameterName)).toContain(ARM64_PARAMETER);
   });
 
