@@ -8,7 +8,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CeleryBrokerAccess, WorkerVpcEndpoints } from '../../src/access';
 import {
-  ConfigurationApplier, ConfigurationChangePolicy, MaintenanceDay, RabbitMqBroker, RabbitMqDeploymentMode, RabbitMqEngineVersion, RabbitMqInstanceType,
+  ConfigurationApplier, ConfigurationChangePolicy, MaintenanceDay, RabbitMqBroker, RabbitMqDeploymentMode, RabbitMqEngineVersion,
+  RabbitMqInstanceType,
 } from '../../src/broker';
 import { CeleryMonitoring } from '../../src/monitoring';
 import { CeleryPlatform } from '../../src/patterns';
