@@ -52,7 +52,9 @@ export async function startMoto(): Promise<Moto> {
   return {
     endpoint,
     clientConfig: { endpoint, region: MOTO_REGION, credentials },
-    env: { AWS_ENDPOINT_URL: endpoint, AWS_REGION: MOTO_REGION, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+    env: {
+      AWS_ENDPOINT_URL: endpoint, AWS_REGION: MOTO_REGION, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    },
     stop: async () => {
       child.kill('SIGTERM');
       await withTimeout(exited, 10_000, 'moto_server exit').catch(() => undefined);
