@@ -32,8 +32,9 @@ beforeAll(async () => {
   arns.user = await create('user', { SecretString: JSON.stringify({ username: 'celery', password: 'moto-password-0123456789', vhost: 'celery' }) });
   arns.binary = await create('binary', { SecretBinary: new Uint8Array([1, 2, 3]) });
   // Imported after the environment is set: the module creates its client when loaded, as in Lambda.
-  await jest.isolateModulesAsync(async () => {
-    handler = (await import('../../src/access/broker-user.lambda')).handler;
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    handler = require('../../src/access/broker-user.lambda').handler;
   });
 });
 

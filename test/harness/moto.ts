@@ -53,7 +53,10 @@ export async function startMoto(): Promise<Moto> {
     endpoint,
     clientConfig: { endpoint, region: MOTO_REGION, credentials },
     env: {
-      AWS_ENDPOINT_URL: endpoint, AWS_REGION: MOTO_REGION, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: MOTO_REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     },
     stop: async () => {
       child.kill('SIGTERM');
