@@ -5,7 +5,8 @@ import { Construct } from 'constructs';
 import { RabbitMqBrokerAttributes } from './rabbitmq-broker-attributes';
 import { RabbitMqBrokerBase } from './rabbitmq-broker-base';
 import { AMQPS_PORT } from './rabbitmq-broker-ports';
-import { validateBrokerName, validateEndpointHost } from './rabbitmq-broker-rules';
+import { validateBrokerName, validateEndpointHost, validateEngineVersion } from './rabbitmq-broker-rules';
+import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
 import { validateIn, ValidationError } from '../private/validation-error';
 
 const BROKER_ID_FORMAT = /^b-[A-Za-z0-9-]+$/;
@@ -22,6 +23,7 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
   public readonly connections: ec2.Connections;
   public readonly credentials?: secretsmanager.ISecret;
   public readonly consumerTimeout?: Duration;
+  public readonly engineVersion?: RabbitMqEngineVersion;
 
   constructor(scope: Construct, id: string, attrs: RabbitMqBrokerAttributes) {
     super(scope, id);
@@ -31,6 +33,7 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
     validateIn(this, () => {
       validateBrokerName(attrs.brokerName);
       if (attrs.endpointHost !== undefined) validateEndpointHost(attrs.endpointHost);
+      if (attrs.engineVersion) validateEngineVersion(attrs.engineVersion, { existingBroker: true });
     });
     const stack = Stack.of(this);
     this.brokerId = attrs.brokerId;
@@ -48,5 +51,6 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
     });
     this.credentials = attrs.credentials;
     this.consumerTimeout = attrs.consumerTimeout;
+    this.engineVersion = attrs.engineVersion;
   }
 }

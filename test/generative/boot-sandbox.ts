@@ -15,6 +15,8 @@ import { DEFAULT_CFN_SIGNAL, DEFAULT_INSTANCE_LAYOUT, WorkerInstanceLayout } fro
 export const SANDBOX_REGION = 'eu-west-1';
 export const SANDBOX_INSTANCE_ID = 'i-0123456789abcdef0';
 export const SANDBOX_GROUP = 'fleet-asg';
+/** The Celery version the sandbox's stand-in `celery` reports. */
+export const SANDBOX_CELERY_VERSION = '5.6.3';
 /** What `uname -n` says in the sandbox: an EC2 private DNS name. */
 export const SANDBOX_HOST = 'ip-10-0-1-5.eu-west-1.compute.internal';
 
@@ -90,11 +92,15 @@ if [ "$2" = get-secret-value ]; then printf '%s\\n' "$STUB_SECRET"; fi
       'systemctl': STUB('systemctl'),
       'cfn-signal': STUB('cfn-signal'),
       'uname': `#!/bin/bash\nprintf '%s\\n' ${SANDBOX_HOST}\n`,
-      // A venv is slow to create and needs the network for pip: stubbed; everything else is the real python3.
+      // A venv is slow to create and needs the network for pip: stubbed, with a celery that only
+      // tells its version (the boot script checks it); everything else is the real python3.
       'python3': `#!/bin/bash
-if [ "\${1-} \${2-}" = "-m venv" ]; then mkdir -p "$3/bin"; printf '#!/bin/sh\\nexit 0\\n' > "$3/bin/pip"; chmod +x "$3/bin/pip"; exit 0; fi
+if [ "\${1-} \${2-}" = "-m venv" ]; then
+  mkdir -p "$3/bin"; printf '#!/bin/sh\\nexit 0\\n' > "$3/bin/pip"; cp "$(dirname "$0")/celery" "$3/bin/celery"; chmod +x "$3/bin/pip"; exit 0
+fi
 exec /usr/bin/python3 "$@"
 `,
+      'celery': `#!/bin/bash\nif [ "\${1-}" = --version ]; then echo '${SANDBOX_CELERY_VERSION} (recovery)'; fi\n`,
     };
     for (const [name, content] of Object.entries(stubs)) {
       writeFileSync(join(this.bin, name), content);
@@ -108,6 +114,11 @@ exec /usr/bin/python3 "$@"
       '    z.writestr("proj.py", "app = None\\n")',
     ].join('\n'), this.fixtureZip]);
     if (zip.status !== 0) throw new Error(`cannot build the fixture zip: ${zip.stderr}`);
+  }
+
+  /** The sandbox's stand-in `celery` (it only answers --version). */
+  public get celery(): string {
+    return join(this.bin, 'celery');
   }
 
   /**

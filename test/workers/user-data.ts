@@ -26,23 +26,23 @@ function flatten(value: unknown): string {
 }
 
 /**
- * The script with each deploy-time value (decoded from base64 at boot into `cdk_celery_vN`) shown
+ * The script with each deploy-time value (decoded from base64 at boot into `cdk_vN`) shown
  * where it is used, as `'<<...>>'`, and its decoding lines removed: for assertions on what the
  * script does with a CloudFormation value.
  */
 export function withValuesInlined(script: string): string {
   const values = new Map<string, string>();
-  const decoding = /^(cdk_celery_v\d+)=\$\(printf '%s' '<<Base64:(.*)>>' \| base64 -d; printf \.\)\n\1=\$\{\1%\.\}\n/gm;
+  const decoding = /^(cdk_v\d+)=\$\(base64 -d <<<'<<Base64:(.*)>>'; printf \.\); \1=\$\{\1%\.\}\n/gm;
   const stripped = script.replace(decoding, (_m, name: string, inner: string) => {
     values.set(name, inner);
     return '';
   });
-  return stripped.replace(/"\$\{(cdk_celery_v\d+)\}"/g, (m, name: string) => (values.has(name) ? `'${values.get(name)}'` : m));
+  return stripped.replace(/"\$\{(cdk_v\d+)\}"/g, (m, name: string) => (values.has(name) ? `'${values.get(name)}'` : m));
 }
 
 /** Content of the heredoc that writes `path` in the boot script. */
 export function writtenFile(script: string, path: string): string {
-  const start = script.indexOf(`cat > ${path} <<'CDK_CELERY_EOF'\n`);
+  const start = script.search(new RegExp(`^put [0-7]{4} ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} <<'CDK_CELERY_EOF'\n`, 'm'));
   if (start < 0) throw new Error(`${path} is not written by the boot script`);
   const body = script.slice(script.indexOf('\n', start) + 1);
   return body.slice(0, body.indexOf('\nCDK_CELERY_EOF\n'));

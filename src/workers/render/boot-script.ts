@@ -1,12 +1,15 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import { WorkerBrokerOptions } from './broker-settings';
 import { renderBrokerEnvScript } from './broker-url';
+import { renderCeleryClientModule, renderCeleryCtlScript } from './celery-client';
+import { renderCeleryVersionCheck } from './celery-version-check';
 import { CeleryWorkerCommandOptions, renderCeleryWorkerCommand } from './celery-worker-command';
 import { DeployTimeValues } from './deploy-time-values';
 import { renderDrainScript } from './drain-script';
 import {
-  BROKER_ENV_FILE, BROKER_ENV_SCRIPT, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT,
-  PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
-  validateInstanceLayout, DEFAULT_CFN_SIGNAL,
+  BROKER_ENV_SCRIPT, CELERY_CLIENT_MODULE, CELERY_CLIENT_PYTHON_DIR, CELERY_CTL_SCRIPT, DEFAULT_CFN_SIGNAL, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT,
+  DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT,
+  UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath, validateInstanceLayout,
 } from './instance-layout';
 import { DEFAULT_NODE_NAME, NODE_NAME_PARTS, renderNodeNameAssignment } from './node-name';
 import { PeriodicRestartOptions, renderPeriodicRestartScript, renderPeriodicRestartTimerUnit } from './periodic-restart';
@@ -40,6 +43,11 @@ export interface BootSignalTarget {
 export interface BootScriptOptions {
   /** The worker command options; `celeryExecutable` must be an absolute path. */
   readonly worker: CeleryWorkerCommandOptions;
+  /**
+   * The broker the worker consumes from (its engine version selects the queue settings).
+   * @default - unknown engine version: no engine-specific settings
+   */
+  readonly broker?: WorkerBrokerOptions;
   /** Unprivileged user the worker runs as (created if missing). */
   readonly user: string;
   /** Working directory of the worker; the application is unpacked here when `code` is set. */
@@ -116,6 +124,12 @@ export interface BootScriptOptions {
 
 const EOF_MARK = 'CDK_CELERY_EOF';
 
+/**
+ * Bash function the boot script writes files with (`put MODE PATH` with the content on stdin): the
+ * mode is set before any content lands, and each file costs one short line of user data (16 KB).
+ */
+const PUT_FUNCTION = 'put() { install -m "$1" /dev/null "$2" && cat > "$2"; }\n';
+
 function writeFile(path: string, mode: string, content: string): string {
   // A deploy-time value inside a quoted heredoc would be written as is: it could end the heredoc.
   if (Token.isUnresolved(content)) {
@@ -124,7 +138,7 @@ function writeFile(path: string, mode: string, content: string): string {
   if (content.split('\n').includes(EOF_MARK)) {
     throw new Error(`internal: ${path} contains the heredoc delimiter ${EOF_MARK}`);
   }
-  return `install -m ${mode} /dev/null ${path}\ncat > ${path} <<'${EOF_MARK}'\n${content.replace(/\n$/, '')}\n${EOF_MARK}\n`;
+  return `put ${mode} ${path} <<'${EOF_MARK}'\n${content.replace(/\n$/, '')}\n${EOF_MARK}\n`;
 }
 
 /**
@@ -137,7 +151,7 @@ export function renderBootScript(options: BootScriptOptions): string {
   const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
   validateInstanceLayout(layout);
   validateBootScriptOptions(options);
-  const command = renderCeleryWorkerCommand(options.worker);
+  const command = renderCeleryWorkerCommand(options.worker, options.broker);
   const celery = command.argv[0];
   if (!celery.startsWith('/')) {
     throw new Error(`celeryExecutable: ${JSON.stringify(celery)} must be an absolute path (systemd runs it without a shell).`);
@@ -168,9 +182,9 @@ region=''
 `);
   if (options.signal) {
     out.push(`signal() {
-  if [ -z "\${region}" ]; then region=$(imds placement/region) || region=''; fi
-  command -v ${cfnSignal} >/dev/null || dnf install -y -q aws-cfn-bootstrap || true
-  ${cfnSignal} -e "$1" --stack ${values.word(options.signal.stackName)} --resource ${values.word(options.signal.logicalId)} \${region:+--region "\${region}"} || true
+  [ -n "\${region}" ] || region=$(imds placement/region) || :
+  command -v ${cfnSignal} >/dev/null || dnf install -y -q aws-cfn-bootstrap || :
+  ${cfnSignal} -e "$1" --stack ${values.word(options.signal.stackName)} --resource ${values.word(options.signal.logicalId)} \${region:+--region "$region"} || :
 }
 trap '[ "$?" -eq 0 ] || signal 1' EXIT
 `);
@@ -180,14 +194,14 @@ trap '[ "$?" -eq 0 ] || signal 1' EXIT
 `);
   }
   const valuesAt = out.length;
+  // The Region is exported before the first AWS CLI call (the code download is one). signal()
+  // installs cfn-signal when it is missing, so nothing before the trap can fail.
   out.push(`region=$(imds placement/region)
-# The AWS CLI needs the Region before its first call (the code download is one).
-export AWS_DEFAULT_REGION="\${region}" AWS_REGION="\${region}"
+export AWS_DEFAULT_REGION="\${region}"
 instance_id=$(imds instance-id)
 asg_name=$(imds tags/instance/aws:autoscaling:groupName)
 `);
-  if (options.signal) out.push(`command -v ${cfnSignal} >/dev/null || dnf install -y -q aws-cfn-bootstrap\n`);
-  out.push(`install -d -m 0755 ${layout.libexecDir} ${layout.stateDir}
+  out.push(`${PUT_FUNCTION}install -d -m 0755 ${layout.libexecDir} ${layout.stateDir}
 install -d -m 0700 ${layout.configDir}
 {
   printf 'export %s=%q\\n' AWS_DEFAULT_REGION "\${region}" INSTANCE_ID "\${instance_id}" ASG_NAME "\${asg_name}"
@@ -217,7 +231,19 @@ fi
     out.push(`chmod -R a+rX ${shellQuote(wd)}\n`);
   }
 
+  // Celery older than the broker needs would crash-loop against it: one clear line, a metric, no worker.
+  out.push(renderCeleryVersionCheck({ celeryExecutable: celery, requirement: command.celeryRequirement }));
   out.push(writeFile(lib(BROKER_ENV_SCRIPT), '0755', renderBrokerEnvScript({ layout })));
+  out.push(`install -d -m 0755 ${lib(CELERY_CLIENT_PYTHON_DIR)}\n`);
+  out.push(writeFile(layoutPath(lib(CELERY_CLIENT_PYTHON_DIR), `${CELERY_CLIENT_MODULE}.py`), '0644', renderCeleryClientModule()));
+  out.push(writeFile(lib(CELERY_CTL_SCRIPT), '0755', renderCeleryCtlScript({
+    app: options.worker.app,
+    celeryExecutable: celery,
+    user: options.user,
+    workingDirectory: wd,
+    exclusiveControlQueues: command.exclusiveControlQueues,
+    layout,
+  })));
   out.push(writeFile(lib(PRESTART_SCRIPT), '0755', renderPrestartScript({ layout, restartJitter: options.restartJitter })));
   out.push(writeFile(lib(DRAIN_SCRIPT), '0755', renderDrainScript({ layout })));
   out.push(writeFile(lib(UNHEALTHY_SCRIPT), '0755', renderUnhealthyScript({ layout })));
@@ -246,14 +272,7 @@ fi
 
   const remoteControl = options.worker.enableRemoteControl ?? true;
   const ready = remoteControl
-    ? `(
-    set -a
-    # shellcheck source=/dev/null
-    . ${layoutPath(layout.configDir, BROKER_ENV_FILE)}
-    set +a
-    cd ${shellQuote(wd)}
-    runuser -u ${user} -m -- ${shellQuote(celery)} -A ${shellQuote(options.worker.app)} inspect ping -d "\${node}" --timeout 5 >/dev/null 2>&1
-  )`
+    ? `${lib(CELERY_CTL_SCRIPT)} inspect ping -d "\${node}" --timeout 5 >/dev/null 2>&1`
     : `journalctl -b -u ${WORKER_UNIT} -o cat | grep -q ' ready\\.$'`;
   out.push(`${lib(BROKER_ENV_SCRIPT)}
 ${layout.systemctl} daemon-reload

@@ -4,22 +4,22 @@ import { BROKER_ENV_FILE, DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, WorkerInst
  * Reads the credentials secret (JSON `username`, `password`, optional `vhost`) on stdin and the
  * broker host and port as arguments; prints `CELERY_BROKER_URL=amqps://...` with user, password
  * and vhost percent-encoded (`quote(..., safe='')`), so `/ @ % # ? + :` in a password survive.
- * The host must be a DNS name or IPv4 address and the port a number: they may come from a
- * CloudFormation value, and the env file is read by bash as well as by systemd, so anything else
- * (a scheme, a `$(...)`) stops the boot with a message instead of reaching the file. The printed
+ * The host must look like a DNS name or IPv4 address (letters, digits, `.` and `-`) and the port
+ * be a number: they may come from a CloudFormation value, and the env file is read by bash as well
+ * as by systemd, so anything else (a scheme, a port, a `$(...)`) stops the boot with a message
+ * instead of reaching the file. The printed
  * value therefore only holds `A-Za-z0-9_.~-`, `%`, `:`, `@` and `/`, which bash and systemd's
  * `EnvironmentFile=` both read literally. No single quotes: it is embedded in a bash single-quoted
  * word.
  */
 export const BROKER_URL_PYTHON = [
   'import json, re, sys, urllib.parse',
-  'host, port = sys.argv[1], sys.argv[2]',
-  'label = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"',
-  'if len(host) > 253 or not re.fullmatch(label + r"(\\." + label + r")*", host) or not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:',
-  '    sys.exit("cdk-celery: broker host %r / port %r is not a DNS name and a port; check the broker endpoint" % (host, port))',
+  'h, p = sys.argv[1:3]',
+  'if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}", h + ":" + p) or not 0 < int(p) < 65536:',
+  '    sys.exit("cdk-celery: broker endpoint %r:%r is not HOST:PORT" % (h, p))',
   's = json.load(sys.stdin)',
   'q = lambda v: urllib.parse.quote(v, safe="")',
-  'print("CELERY_BROKER_URL=amqps://%s:%s@%s:%s/%s" % (q(s["username"]), q(s["password"]), host, port, q(s.get("vhost") or "/")))',
+  'print("CELERY_BROKER_URL=amqps://%s:%s@%s:%s/%s" % (q(s["username"]), q(s["password"]), h, p, q(s.get("vhost") or "/")))',
 ].join('\n');
 
 /** Options of the broker env script. */

@@ -196,7 +196,8 @@ function jsonType(v: unknown): string {
 /** Warnings for settings that only newer Celery versions know. */
 export function celerySettingWarnings(settings: { [key: string]: string }): string[] {
   return Object.keys(settings).filter((key) => CELERY_SETTINGS[key] && !CELERY_SETTINGS[key].inOldest)
-    .map((key) => `settings.${key} is not known to Celery ${CELERY_TABLE_OLDEST_VERSION}: a worker on Celery that old fails to start with it. Make sure the application's requirements pin a newer Celery.`);
+    .map((key) => `settings.${key} is not known to Celery ${CELERY_TABLE_OLDEST_VERSION} (a later 5.x added it): a worker on an older Celery fails to start with it. `
+      + 'Make sure the application\'s requirements pin a Celery that knows it.');
 }
 
 /** Why `--loglevel LEVEL` fails in Celery, or undefined. */

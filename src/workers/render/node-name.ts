@@ -80,9 +80,13 @@ export function renderNodeNameAssignment(template: string = DEFAULT_NODE_NAME, v
     const parts = text.split(/(%[hndiI])/).filter((p) => p !== '');
     return parts.length === 0 ? "''" : parts.map((p) => (p.startsWith('%') ? SPECIFIERS[p[1]] : shellQuote(p))).join('');
   };
+  // Never empty after expansion: literal text, %i ("0"), %h (the machine's name, never empty).
+  const neverEmpty = (text: string) => text.replace(/%[dIn]/g, '') !== '';
+  const hostPart = host || '%h';
+  if (neverEmpty(name) && neverEmpty(hostPart)) return `${variable}=${expand(name)}@${expand(hostPart)}`;
   return [
     `${variable}_name=${expand(name)}`,
-    `${variable}_host=${expand(host || '%h')}`,
+    `${variable}_host=${expand(hostPart)}`,
     `${variable}="\${${variable}_name:-celery}@\${${variable}_host:-\${h}}"`,
   ].join('\n');
 }

@@ -11,6 +11,10 @@ import time
 from celery import Celery
 
 app = Celery("harness_tasks")
+# The application's own configuration, as a JSON object in the environment: what a user's app
+# sets in its code (task_routes, its own defaults...), to show the worker command keeps it.
+if os.environ.get("HARNESS_APP_CONFIG"):
+    app.conf.update(json.loads(os.environ["HARNESS_APP_CONFIG"]))
 
 
 def _append(path, **event):

@@ -43,7 +43,7 @@ test.each([
   expect(bashNodeNames([[t, host]])).toEqual([expected]);
 });
 
-test('Celery (5.2 and 5.6) and the boot script agree on the node name of every generated --hostname', () => {
+test('Celery (every installed version, 5.2 to 5.6) and the boot script agree on the node name of every generated --hostname', () => {
   const installs = oracleInstalls();
   const cases = fc.sample(fc.tuple(template, fc.constantFrom(...HOSTS)), { numRuns: runsOf('nodeName'), seed: GENERATIVE_SEED });
   const answers = installs.map((install) => askCelery(install, 'node-name', cases));
