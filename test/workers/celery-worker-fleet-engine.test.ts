@@ -58,10 +58,8 @@ describe('the fleet renders for its broker', () => {
     Annotations.fromStack(stack).hasWarning(`/${fleet.node.path}`, Match.stringLikeRegexp("The broker's engine version is unknown.*Pass engineVersion to RabbitMqBroker.fromRabbitMqBrokerAttributes"));
   });
 
-  test('queueType CLASSIC on 4.2 is rendered; on 4.3 refused at synth', () => {
+  test('queueType CLASSIC on 4.2 is rendered as classic declarations', () => {
     expect(workerSettings(buildFleet({ queues: ['orders'], queueType: CeleryQueueType.CLASSIC }).stack).task_queues).toContain('"x-queue-type":"classic"');
-    expect(() => buildFleet({ queueType: CeleryQueueType.CLASSIC }, { broker: { engineVersion: RabbitMqEngineVersion.of('4.3') } }))
-      .toThrow(/^queueType: classic is not allowed with engine version 4\.3/);
   });
 
   test('nativeDelayedDelivery: false warns that ETA tasks hold worker slots', () => {
