@@ -126,8 +126,11 @@ export async function readLive(options: LiveReadOptions): Promise<LiveFacts> {
       conf: w.conf,
       queues: w.queues ?? [],
       heartbeatsSeen: beats.get(w.node!) ?? 0,
-      gossip: mgmt?.gossipNodes ? mgmt.gossipNodes.has(w.node!) : undefined,
+      // Known only for workers whose pidbox consumer the management API lists (its stats lag by seconds).
+      gossip: mgmt?.pidboxNodes?.has(w.node!) ? mgmt.gossipNodes!.has(w.node!) : undefined,
     }));
+    const unmapped = live.filter((w) => w.gossip === undefined && mgmt?.pidboxNodes).map((w) => w.node);
+    if (unmapped.length > 0) partial.push(`management API lists no remote-control consumer for ${unmapped.length} worker(s): gossip unknown for them`);
     return {
       managementUrl: options.managementUrl,
       amqpHost,
@@ -152,6 +155,7 @@ interface ManagementFacts {
   defaultQueueType?: string;
   queues?: BrokerQueue[];
   gossipNodes?: Set<string>;
+  pidboxNodes?: Set<string>;
   eventPublishRate?: number;
 }
 
@@ -205,6 +209,7 @@ async function readManagement(api: ManagementApi, vhost: string, partial: string
       if (node && /^celeryev\./.test(c.queue?.name ?? '')) gossip.add(node);
     }
     facts.gossipNodes = gossip;
+    facts.pidboxNodes = new Set(nodeByConnection.values());
   });
   await attempt('celeryev exchange', async () => {
     try {
