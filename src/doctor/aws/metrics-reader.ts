@@ -56,6 +56,8 @@ export async function readMetrics(cw: CloudWatchClient, options: MetricsReadOpti
   }
 
   const periodSeconds = periodFor(options.start, options.end);
+  // Periods start at StartTime: align it, so that a period holds whole minutes like 00:00 to 00:02.
+  const start = new Date(Math.floor(options.start.getTime() / (periodSeconds * 1000)) * periodSeconds * 1000);
   const broker = [{ Name: 'Broker', Value: options.brokerName }];
   // Ingress under the dimensions it is published with: the broker name first, as documented.
   const ingressDims = networkInDimensions.find((d) => d.Broker === options.brokerName && Object.keys(d).length === 1)
@@ -74,7 +76,7 @@ export async function readMetrics(cw: CloudWatchClient, options: MetricsReadOpti
 
   const series = new Map<string, { t: Date[]; v: number[] }>();
   for await (const page of paginateGetMetricData({ client: cw }, {
-    MetricDataQueries: queries, StartTime: options.start, EndTime: options.end, ScanBy: 'TimestampAscending',
+    MetricDataQueries: queries, StartTime: start, EndTime: options.end, ScanBy: 'TimestampAscending',
   })) {
     for (const r of page.MetricDataResults ?? []) {
       const s = series.get(r.Id!) ?? { t: [], v: [] };
@@ -107,7 +109,7 @@ export async function readMetrics(cw: CloudWatchClient, options: MetricsReadOpti
     if (s) workerRestarts[g] = s;
   });
   return {
-    start: options.start,
+    start,
     end: options.end,
     periodSeconds,
     networkInDimensions,
