@@ -89,9 +89,21 @@ export function parseCommand(argv: string[], io: CommandIo): ParsedCommand {
     .option('--heartbeat-sample <seconds>', 'how long to listen for worker heartbeat events (0: do not)', positive('--heartbeat-sample', 60), DEFAULT_LIVE_BOUNDS.heartbeatSampleMs / 1000)
     .addHelpText('after', EPILOG)
     .action((opts: {
-      broker?: string; region?: string; asg: string[]; brokerSecret?: string; brokerUrlEnv?: string; vhost: string;
-      managementUrl?: string; window: number; end?: string; failOn: FailOn; json?: boolean; jsonSchema?: boolean;
-      timeout: number; maxWorkers: number; heartbeatSample: number;
+      broker?: string;
+      region?: string;
+      asg: string[];
+      brokerSecret?: string;
+      brokerUrlEnv?: string;
+      vhost: string;
+      managementUrl?: string;
+      window: number;
+      end?: string;
+      failOn: FailOn;
+      json?: boolean;
+      jsonSchema?: boolean;
+      timeout: number;
+      maxWorkers: number;
+      heartbeatSample: number;
     }) => {
       if (opts.jsonSchema) {
         parsed = { kind: 'schema' };

@@ -17,16 +17,22 @@ export function brokerChecks(facts: DoctorFacts): Finding[] {
 
   if (b.engineType.toUpperCase() !== 'RABBITMQ') {
     add({
-      check: 'broker.engine-type', severity: 'critical', title: `${b.engineType} broker, not RabbitMQ`,
-      evidence: [`EngineType ${b.engineType}`], fix: 'Point --broker at the Amazon MQ for RabbitMQ broker the workers use.',
+      check: 'broker.engine-type',
+      severity: 'critical',
+      title: `${b.engineType} broker, not RabbitMQ`,
+      evidence: [`EngineType ${b.engineType}`],
+      fix: 'Point --broker at the Amazon MQ for RabbitMQ broker the workers use.',
     });
     return out;
   }
 
   if (b.state && b.state !== 'RUNNING') {
     add({
-      check: 'broker.state', severity: 'high', title: `broker is ${b.state}, not RUNNING`,
-      evidence: [`BrokerState ${b.state}`], fix: 'Wait for the broker to be RUNNING; a reboot only works then.',
+      check: 'broker.state',
+      severity: 'high',
+      title: `broker is ${b.state}, not RUNNING`,
+      evidence: [`BrokerState ${b.state}`],
+      fix: 'Wait for the broker to be RUNNING; a reboot only works then.',
     });
   }
 
@@ -36,7 +42,9 @@ export function brokerChecks(facts: DoctorFacts): Finding[] {
     add({ check: 'broker.engine-version', severity: 'info', title: 'engine version unknown', evidence: [`EngineVersion ${b.engineVersion ?? '(none)'}`] });
   } else if (!CURRENT_ENGINE_VERSIONS.includes(mm!) && compareVersions(v, [3, 13, 0]) < 0) {
     add({
-      check: 'broker.engine-version', severity: 'high', title: `RabbitMQ ${b.engineVersion} is past end of support`,
+      check: 'broker.engine-version',
+      severity: 'high',
+      title: `RabbitMQ ${b.engineVersion} is past end of support`,
       evidence: [`EngineVersion ${b.engineVersion}; Amazon MQ supports ${CURRENT_ENGINE_VERSIONS.join(', ')}`],
       fix: 'RabbitMqBroker engineVersion: RabbitMqEngineVersion.V3_13 (any Celery 5), or V4_2 with Celery >= 5.5 and quorum queues.',
     });
@@ -47,7 +55,9 @@ export function brokerChecks(facts: DoctorFacts): Finding[] {
         : `Celery >= ${CELERY_VERSIONS.quorum} with the task queues declared quorum (new queues are quorum by default; quorum queues refuse global QoS)`
       : 'any Celery 5; classic queues by default';
     add({
-      check: 'broker.engine-version', severity: 'ok', title: `RabbitMQ ${b.engineVersion}`,
+      check: 'broker.engine-version',
+      severity: 'ok',
+      title: `RabbitMQ ${b.engineVersion}`,
       evidence: [`needs ${needs}`],
     });
   }
@@ -55,12 +65,17 @@ export function brokerChecks(facts: DoctorFacts): Finding[] {
   const type = b.instanceType ?? '';
   if (REFUSED_INSTANCE_TYPES[type]) {
     add({
-      check: 'broker.instance-type', severity: 'high', title: `${type}: ${REFUSED_INSTANCE_TYPES[type]}`,
-      evidence: [`HostInstanceType ${type}`], fix: 'RabbitMqBroker instanceType: RabbitMqInstanceType.M7G_LARGE (the default) or larger.',
+      check: 'broker.instance-type',
+      severity: 'high',
+      title: `${type}: ${REFUSED_INSTANCE_TYPES[type]}`,
+      evidence: [`HostInstanceType ${type}`],
+      fix: 'RabbitMqBroker instanceType: RabbitMqInstanceType.M7G_LARGE (the default) or larger.',
     });
   } else if (EVALUATION_INSTANCE_TYPES.includes(type)) {
     add({
-      check: 'broker.instance-type', severity: 'medium', title: `${type} is meant for evaluation`,
+      check: 'broker.instance-type',
+      severity: 'medium',
+      title: `${type} is meant for evaluation`,
       evidence: [`HostInstanceType ${type}: one vCPU, the smallest memory limit`],
       fix: 'RabbitMqBroker instanceType: RabbitMqInstanceType.M7G_LARGE or larger for production fleets.',
     });
@@ -71,7 +86,9 @@ export function brokerChecks(facts: DoctorFacts): Finding[] {
   const mingle = mingleOnSomewhere(facts);
   if (b.deploymentMode === 'SINGLE_INSTANCE') {
     add({
-      check: 'broker.deployment-mode', severity: mingle ? 'medium' : 'low', title: 'single-instance broker',
+      check: 'broker.deployment-mode',
+      severity: mingle ? 'medium' : 'low',
+      title: 'single-instance broker',
       evidence: [
         'DeploymentMode SINGLE_INSTANCE: every reboot and maintenance disconnects all workers at once',
         ...(mingle ? ['mingle is on in a fleet: each reconnecting worker reruns it, all at the same moment'] : []),
@@ -89,7 +106,9 @@ export function brokerChecks(facts: DoctorFacts): Finding[] {
   if (cfg?.pending) pending.push(`configuration ${cfg.id} revision ${cfg.revision} -> ${cfg.pending.id} revision ${cfg.pending.revision}`);
   if (pending.length > 0) {
     add({
-      check: 'broker.pending-changes', severity: mingle ? 'high' : 'medium', title: 'changes wait for a reboot',
+      check: 'broker.pending-changes',
+      severity: mingle ? 'high' : 'medium',
+      title: 'changes wait for a reboot',
       evidence: [
         ...pending,
         `applied at the next reboot or maintenance window${b.maintenanceWindow ? ` (${b.maintenanceWindow})` : ''}: every worker reconnects at once`,
@@ -134,7 +153,10 @@ export function celeryCompatibilityChecks(facts: DoctorFacts): Finding[] {
   const now = tooOld(needed);
   if (now.length > 0) {
     return [{
-      check: 'broker.celery-compatibility', section, subject, severity: 'critical',
+      check: 'broker.celery-compatibility',
+      section,
+      subject,
+      severity: 'critical',
       title: `RabbitMQ ${engine} needs Celery >= ${needed}`,
       evidence: [listSome(now.map((x) => x.who))],
       fix: `Upgrade Celery to ${needed} or later and declare the task queues quorum (task_default_queue_type = "quorum").`,
@@ -143,15 +165,22 @@ export function celeryCompatibilityChecks(facts: DoctorFacts): Finding[] {
   const later = tooOld(pendingNeeded);
   if (later.length > 0) {
     return [{
-      check: 'broker.celery-compatibility', section, subject, severity: 'critical',
+      check: 'broker.celery-compatibility',
+      section,
+      subject,
+      severity: 'critical',
       title: `the pending RabbitMQ ${facts.broker?.pendingEngineVersion} needs Celery >= ${pendingNeeded}`,
       evidence: [listSome(later.map((x) => x.who)), 'the upgrade happens at the next reboot or maintenance window'],
       fix: `Upgrade Celery to ${pendingNeeded} or later before the broker reboots.`,
     }];
   }
   return [{
-    check: 'broker.celery-compatibility', section, subject, severity: 'ok',
-    title: `Celery versions fit RabbitMQ ${engine ?? '(unknown)'}`, evidence: [listSome(found.map((x) => x.who))],
+    check: 'broker.celery-compatibility',
+    section,
+    subject,
+    severity: 'ok',
+    title: `Celery versions fit RabbitMQ ${engine ?? '(unknown)'}`,
+    evidence: [listSome(found.map((x) => x.who))],
   }];
 }
 
@@ -160,7 +189,11 @@ function consumerTimeoutCheck(facts: DoctorFacts, subject: string): Finding[] {
   const cfg = facts.broker?.configuration;
   if (cfg?.readError) {
     return [{
-      check: 'broker.consumer-timeout', section: 'broker', subject, severity: 'info', title: 'configuration revision not readable',
+      check: 'broker.consumer-timeout',
+      section: 'broker',
+      subject,
+      severity: 'info',
+      title: 'configuration revision not readable',
       evidence: [`configuration ${cfg.id} revision ${cfg.revision}: ${cfg.readError}`],
     }];
   }
@@ -184,7 +217,11 @@ function consumerTimeoutCheck(facts: DoctorFacts, subject: string): Finding[] {
   }
   if (limits.length === 0) {
     return [{
-      check: 'broker.consumer-timeout', section: 'broker', subject, severity: 'info', title: `consumer_timeout ${timeoutText}`,
+      check: 'broker.consumer-timeout',
+      section: 'broker',
+      subject,
+      severity: 'info',
+      title: `consumer_timeout ${timeoutText}`,
       evidence: [source, 'no worker time limits known (pass --asg or broker credentials to compare)'],
     }];
   }
@@ -193,7 +230,10 @@ function consumerTimeoutCheck(facts: DoctorFacts, subject: string): Finding[] {
   const whoList = (ls: typeof limits) => listSome([...new Set(ls.map((l) => l.seconds !== undefined ? `${l.who} (${formatSeconds(l.seconds)})` : l.who))]);
   if (over.length > 0) {
     return [{
-      check: 'broker.consumer-timeout', section: 'broker', subject, severity: 'high',
+      check: 'broker.consumer-timeout',
+      section: 'broker',
+      subject,
+      severity: 'high',
       title: `tasks may run longer than consumer_timeout (${timeoutText})`,
       evidence: [source, `hard time limits above it: ${whoList(over)}`,
         'a late-acked task running longer gets its channel closed (PRECONDITION_FAILED) and runs again'],
@@ -202,7 +242,10 @@ function consumerTimeoutCheck(facts: DoctorFacts, subject: string): Finding[] {
   }
   if (none.length > 0) {
     return [{
-      check: 'broker.consumer-timeout', section: 'broker', subject, severity: 'medium',
+      check: 'broker.consumer-timeout',
+      section: 'broker',
+      subject,
+      severity: 'medium',
       title: `no task time limit under consumer_timeout (${timeoutText})`,
       evidence: [source, `no hard time limit: ${whoList(none)}`,
         'a task (or an ETA/countdown wait) longer than the timeout loses its channel and is redelivered'],
@@ -210,7 +253,11 @@ function consumerTimeoutCheck(facts: DoctorFacts, subject: string): Finding[] {
     }];
   }
   return [{
-    check: 'broker.consumer-timeout', section: 'broker', subject, severity: 'ok', title: `consumer_timeout ${timeoutText} covers the time limits`,
+    check: 'broker.consumer-timeout',
+    section: 'broker',
+    subject,
+    severity: 'ok',
+    title: `consumer_timeout ${timeoutText} covers the time limits`,
     evidence: [source, `hard time limits: ${whoList(limits)}`],
   }];
 }

@@ -1,11 +1,11 @@
 import { CommandIo, parseCommand } from './args';
+import { renderText } from './render-text';
 import { EXIT } from './report';
 import { REPORT_JSON_SCHEMA } from './report-schema';
-import { renderText } from './render-text';
 import { DoctorClients, defaultClients, runDoctor } from './run-doctor';
 
 /**
- * `cdk-celery` entry point, bundled into assets/doctor/cli/index.js and run by bin/cdk-celery.js.
+ * `cdk-celery` entry point, bundled into assets/doctor/cli/index.js and run by bin/cdk-celery.
  * Resolves the exit code; never calls process.exit, so tests can run it in-process.
  */
 export async function main(argv: string[], io: CommandIo = processIo(), clients?: (region?: string) => DoctorClients): Promise<number> {

@@ -1,6 +1,6 @@
 import { DoctorFacts } from './facts';
-import { formatBytes } from './format';
 import { fleetWorkers, revokedCap } from './fleet-checks';
+import { formatBytes } from './format';
 import { BYTES_PER_REVOKED_ID, CELERY_REVOKES_MAX, SAFE_JOIN_BYTES } from './knowledge';
 
 /** What one worker joining the fleet costs the broker, as far as the facts allow. */
@@ -35,19 +35,30 @@ export function estimateJoinCost(facts: DoctorFacts): JoinCost | undefined {
   const basis = `${answering} worker(s) answer hello with up to ${cap.toLocaleString('en-US')} revoked ids x ${BYTES_PER_REVOKED_ID} B`;
   if (fleets.length === 0) {
     return {
-      bytes: mingleBytes, mingle: 'unknown', answeringWorkers: answering, revokedIdsPerWorker: cap,
+      bytes: mingleBytes,
+      mingle: 'unknown',
+      answeringWorkers: answering,
+      revokedIdsPerWorker: cap,
       text: `a worker joining with mingle on costs the broker up to ${formatBytes(mingleBytes)} (${basis}); with --without-mingle about ${formatBytes(SAFE_JOIN_BYTES)}`,
     };
   }
   const withMingle = fleets.filter((f) => f.commands.some((c) => c.facts.mingle));
   if (withMingle.length === 0) {
     return {
-      fleet: fleets[0].name, bytes: SAFE_JOIN_BYTES, mingle: false, answeringWorkers: 0, revokedIdsPerWorker: cap,
+      fleet: fleets[0].name,
+      bytes: SAFE_JOIN_BYTES,
+      mingle: false,
+      answeringWorkers: 0,
+      revokedIdsPerWorker: cap,
       text: `a worker joining costs the broker about ${formatBytes(SAFE_JOIN_BYTES)} (mingle off; measured 9,007 to 9,025 B)`,
     };
   }
   return {
-    fleet: withMingle[0].name, bytes: mingleBytes, mingle: true, answeringWorkers: answering, revokedIdsPerWorker: cap,
+    fleet: withMingle[0].name,
+    bytes: mingleBytes,
+    mingle: true,
+    answeringWorkers: answering,
+    revokedIdsPerWorker: cap,
     text: `a worker joining ${withMingle[0].name} costs the broker up to ${formatBytes(mingleBytes)} (${basis}); with --without-mingle about ${formatBytes(SAFE_JOIN_BYTES)}`,
   };
 }

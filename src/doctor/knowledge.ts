@@ -1,6 +1,6 @@
+import { DEFAULT_CONSUMER_TIMEOUT } from '../broker/rabbitmq-configuration';
 import { SUPPORTED_NEW_BROKER_ENGINE_VERSIONS, UPGRADE_ONLY_ENGINE_VERSIONS } from '../broker/rabbitmq-engine-version';
 import { REFUSED_INSTANCE_TYPES } from '../broker/rabbitmq-instance-type';
-import { DEFAULT_CONSUMER_TIMEOUT } from '../broker/rabbitmq-configuration';
 import { AlarmThresholdDefaults } from '../monitoring/alarm-thresholds';
 import { DEFAULT_REVOKES_MAX, renderCeleryWorkerCommand } from '../workers/render/celery-worker-command';
 import {

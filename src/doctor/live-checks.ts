@@ -18,14 +18,20 @@ export function liveChecks(facts: DoctorFacts): Finding[] {
   const probe = `ping, stats, conf, active_queues and report sent (${live.requests.map((r) => `${r.method}: ${r.replies} replies, ${formatBytes(r.replyBytes)}`).join('; ') || 'none'})`;
   if (!live.remoteControlExchange) {
     out.push({
-      check: 'live.workers', section: 'live', subject: brokerSubject, severity: live.workers.length > 0 ? 'info' : 'medium',
+      check: 'live.workers',
+      section: 'live',
+      subject: brokerSubject,
+      severity: live.workers.length > 0 ? 'info' : 'medium',
       title: live.workers.length > 0 ? `${formatCount(live.workers.length)} worker(s) seen by heartbeat only: remote control is off` : 'no workers found',
       evidence: ['no celery.pidbox exchange in this vhost: no worker has remote control on', ...live.partial],
       fix: live.workers.length > 0 ? undefined : 'Check the vhost (in the URL) and that workers run.',
     });
   } else {
     out.push({
-      check: 'live.workers', section: 'live', subject: brokerSubject, severity: live.workers.length > 0 ? 'ok' : 'medium',
+      check: 'live.workers',
+      section: 'live',
+      subject: brokerSubject,
+      severity: live.workers.length > 0 ? 'ok' : 'medium',
       title: `${formatCount(live.workers.length)} worker(s) answered ping`,
       evidence: [listSome(live.workers.map((w) => w.node), 6), probe, ...live.partial],
       fix: live.workers.length > 0 ? undefined : 'Check the vhost (in the URL) and that workers run.',
@@ -46,7 +52,11 @@ export function liveChecks(facts: DoctorFacts): Finding[] {
     }
     for (const g of groups.values()) {
       out.push({
-        check, section: 'live', severity: g.severity, title: g.title, fix: g.fix,
+        check,
+        section: 'live',
+        severity: g.severity,
+        title: g.title,
+        fix: g.fix,
         subject: g.nodes.length === 1 ? g.nodes[0] : `${g.nodes.length} workers: ${listSome(g.nodes, 3)}`,
         evidence: [...g.evidence.slice(0, 3), ...(g.nodes.length > 1 ? [`workers: ${listSome(g.nodes, 8)}`] : [])],
       });
@@ -92,12 +102,20 @@ export function liveChecks(facts: DoctorFacts): Finding[] {
     const undeclaredQuorum = qs.filter((q) => q.broker?.type === 'quorum' && q.declaredType !== 'quorum');
     const desc = qs.map((q) => `${q.name}: ${q.broker?.type ?? '?'} on the broker, declared ${q.declaredType ?? 'without x-queue-type'}`).join('; ');
     if (undeclaredQuorum.length > 0) {
-      return { severity: 'high', title: 'quorum queue not declared quorum by Celery', evidence: desc,
-        fix: 'task_default_queue_type = "quorum" (Celery >= 5.5) so worker_detect_quorum_queues sees it; otherwise Celery applies global QoS, which quorum queues refuse.' };
+      return {
+        severity: 'high',
+        title: 'quorum queue not declared quorum by Celery',
+        evidence: desc,
+        fix: 'task_default_queue_type = "quorum" (Celery >= 5.5) so worker_detect_quorum_queues sees it; otherwise Celery applies global QoS, which quorum queues refuse.',
+      };
     }
     if (engine && engine[0] >= 4 && qs.some((q) => q.broker?.type === 'classic')) {
-      return { severity: 'low', title: 'classic task queues on RabbitMQ 4', evidence: desc,
-        fix: 'Quorum task queues (task_default_queue_type = "quorum", Celery >= 5.5): replicated, and what 4.3 expects.' };
+      return {
+        severity: 'low',
+        title: 'classic task queues on RabbitMQ 4',
+        evidence: desc,
+        fix: 'Quorum task queues (task_default_queue_type = "quorum", Celery >= 5.5): replicated, and what 4.3 expects.',
+      };
     }
     return { severity: 'ok', title: 'queue types fit the engine', evidence: desc };
   });
@@ -106,17 +124,28 @@ export function liveChecks(facts: DoctorFacts): Finding[] {
   const transient = live.queues.filter((q) => !q.durable && !q.exclusive);
   const is43 = engine ? engine[0] > 4 || (engine[0] === 4 && engine[1] >= 3) : false;
   out.push(transient.length > 0 ? {
-    check: 'live.transient-queues', section: 'live', subject: brokerSubject, severity: is43 ? 'critical' : 'low',
+    check: 'live.transient-queues',
+    section: 'live',
+    subject: brokerSubject,
+    severity: is43 ? 'critical' : 'low',
     title: `${formatCount(transient.length)} transient non-exclusive queue(s)${is43 ? '' : ': RabbitMQ 4.3 refuses them'}`,
     evidence: [listSome(transient.map((q) => q.name), 5), 'Celery\'s remote-control (*.celery.pidbox) and event (celeryev.*) queues are transient unless made exclusive'],
     fix: `control_queue_exclusive = True and event_queue_exclusive = True (Celery >= ${CELERY_VERSIONS.exclusiveControlQueues}) before moving to 4.3.`,
   } : {
-    check: 'live.transient-queues', section: 'live', subject: brokerSubject, severity: 'ok', title: 'no transient non-exclusive queue',
+    check: 'live.transient-queues',
+    section: 'live',
+    subject: brokerSubject,
+    severity: 'ok',
+    title: 'no transient non-exclusive queue',
     evidence: [live.queues.length > 0 ? `${formatCount(live.queues.length)} queues read` : 'queues not read (management API)'],
   });
 
   out.push({
-    check: 'live.mingle', section: 'live', subject: brokerSubject, severity: 'info', title: 'mingle is not observable on running workers',
+    check: 'live.mingle',
+    section: 'live',
+    subject: brokerSubject,
+    severity: 'info',
+    title: 'mingle is not observable on running workers',
     evidence: ['asking would mean sending hello, which is the traffic this tool exists to prevent; it is judged from the command lines (fleet.mingle, with --asg)'],
   });
   return out;

@@ -23,13 +23,16 @@ export function metricsChecks(facts: DoctorFacts): Finding[] {
   // Which dimensions NetworkIn is published under.
   if (m.networkInDimensions.length === 0) {
     add({
-      check: 'metrics.network-dimensions', severity: 'info', title: 'no NetworkIn data for this broker',
+      check: 'metrics.network-dimensions',
+      severity: 'info',
+      title: 'no NetworkIn data for this broker',
       evidence: [`CloudWatch lists no AWS/AmazonMQ NetworkIn with Broker=${b.name} or BrokerId=${b.id} (it lists metrics with data in the last 2 weeks)`],
     });
   } else {
     const byName = m.networkInDimensions.some((d) => d.Broker === b.name);
     add({
-      check: 'metrics.network-dimensions', severity: byName ? 'ok' : 'info',
+      check: 'metrics.network-dimensions',
+      severity: byName ? 'ok' : 'info',
       title: `NetworkIn is published under ${listSome(m.networkInDimensions.map(dims))}`,
       evidence: [byName ? 'the dimension the library alarms on (Broker = broker name)' : `not under Broker=${b.name}: alarms must use ${dims(m.networkInDimensions[0])}`],
     });
@@ -38,7 +41,9 @@ export function metricsChecks(facts: DoctorFacts): Finding[] {
   for (const a of m.alarms) {
     if (!a.metricListed) {
       add({
-        check: 'metrics.alarm-without-data', severity: 'high', subject: `alarm ${a.name}`,
+        check: 'metrics.alarm-without-data',
+        severity: 'high',
+        subject: `alarm ${a.name}`,
         title: `alarm watches a metric with no data: ${a.metricName}{${dims(a.dimensions)}}`,
         evidence: [
           `CloudWatch lists no ${a.namespace} ${a.metricName} with exactly ${dims(a.dimensions)}: the alarm can never fire`,
@@ -49,8 +54,11 @@ export function metricsChecks(facts: DoctorFacts): Finding[] {
     }
     if (a.state === 'INSUFFICIENT_DATA') {
       add({
-        check: 'metrics.alarm-insufficient-data', severity: 'medium', subject: `alarm ${a.name}`,
-        title: 'alarm is in INSUFFICIENT_DATA', evidence: [`${a.metricName}{${dims(a.dimensions)}}: state ${a.state}`],
+        check: 'metrics.alarm-insufficient-data',
+        severity: 'medium',
+        subject: `alarm ${a.name}`,
+        title: 'alarm is in INSUFFICIENT_DATA',
+        evidence: [`${a.metricName}{${dims(a.dimensions)}}: state ${a.state}`],
         fix: 'Check the metric name, dimensions and period; an alarm without data protects nothing.',
       });
     }
@@ -58,7 +66,8 @@ export function metricsChecks(facts: DoctorFacts): Finding[] {
   const watched = (name: string) => m.alarms.some((a) => a.metricName === name && a.metricListed);
   const unwatched = ['NetworkIn', 'RabbitMQMemUsed', 'ConnectionCount'].filter((n) => !watched(n));
   add({
-    check: 'metrics.alarm-coverage', severity: unwatched.length > 0 ? 'medium' : 'ok',
+    check: 'metrics.alarm-coverage',
+    severity: unwatched.length > 0 ? 'medium' : 'ok',
     title: unwatched.length > 0 ? `no working alarm on ${unwatched.join(', ')}` : 'ingress, memory and connections have alarms',
     evidence: [`${m.alarms.length} alarm(s) name this broker; working ones watch: ${listSome([...new Set(m.alarms.filter((a) => a.metricListed).map((a) => a.metricName ?? '?'))]) || 'none'}`],
     fix: unwatched.length > 0 ? 'CeleryMonitoring alarms on broker ingress, memory, connections and CPU before the broker falls over.' : undefined,
@@ -93,7 +102,8 @@ export function metricsChecks(facts: DoctorFacts): Finding[] {
     }
     const maxJump = Math.max(...c.values.slice(1).map((v, i) => Math.abs(v - c.values[i])));
     add({
-      check: 'metrics.connection-churn', severity: worst >= 0 ? 'medium' : 'ok',
+      check: 'metrics.connection-churn',
+      severity: worst >= 0 ? 'medium' : 'ok',
       title: worst >= 0 ? `connections fell to ${formatCount(c.values[worst])} at ${formatTime(c.timestamps[worst])}` : 'no mass disconnect',
       evidence: [`ConnectionCount median ${formatCount(med)}, min ${formatCount(Math.min(...c.values))}, max ${formatCount(Math.max(...c.values))}, largest change between periods ${formatCount(maxJump)}`,
         ...(worst >= 0 ? ['every worker reconnecting reruns mingle if it is on'] : [])],
@@ -125,14 +135,21 @@ function ingressCheck(facts: DoctorFacts, subject: string): Finding[] {
   const top = argMax(s.values);
   if (peaks.length === 0) {
     return [{
-      check: 'metrics.ingress-peaks', section: 'metrics', subject, severity: 'ok', title: 'no ingress peak',
+      check: 'metrics.ingress-peaks',
+      section: 'metrics',
+      subject,
+      severity: 'ok',
+      title: 'no ingress peak',
       evidence: [`NetworkIn median ${formatBytes(med)} per ${m.periodSeconds / 60} min, max ${formatBytes(s.values[top])} at ${formatTime(s.timestamps[top])}`],
     }];
   }
   const described = peaks.map(describe);
   const aligned = described.some((d) => d.aligned);
   return [{
-    check: 'metrics.ingress-peaks', section: 'metrics', subject, severity: aligned ? 'high' : 'medium',
+    check: 'metrics.ingress-peaks',
+    section: 'metrics',
+    subject,
+    severity: aligned ? 'high' : 'medium',
     title: aligned ? 'ingress peaks line up with worker restarts' : 'ingress peaks (no worker restart found at the same time)',
     evidence: [`NetworkIn median ${formatBytes(med)} per ${m.periodSeconds / 60} min`, ...described.map((d) => d.text)],
     fix: aligned

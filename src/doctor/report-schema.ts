@@ -46,21 +46,27 @@ export const REPORT_JSON_SCHEMA = {
         region: { type: 'string' },
         autoScalingGroups: { type: 'array', items: { type: 'string' } },
         window: {
-          type: 'object', additionalProperties: false, required: ['start', 'end'],
+          type: 'object',
+          additionalProperties: false,
+          required: ['start', 'end'],
           properties: { start: { type: 'string', format: 'date-time' }, end: { type: 'string', format: 'date-time' } },
         },
         failOn: { enum: [...FAIL_ON_CHOICES] },
       },
     },
     sections: {
-      type: 'object', additionalProperties: false, required: [...SECTIONS],
+      type: 'object',
+      additionalProperties: false,
+      required: [...SECTIONS],
       properties: Object.fromEntries(SECTIONS.map((s) => [s, section])),
     },
     findings: { type: 'array', items: finding },
     remoteControlRequests: {
       type: 'array',
       items: {
-        type: 'object', additionalProperties: false, required: ['method', 'destination', 'replies', 'replyBytes', 'dropped'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['method', 'destination', 'replies', 'replyBytes', 'dropped'],
         properties: {
           method: { enum: ['ping', 'stats', 'conf', 'active_queues', 'report'] },
           destination: { oneOf: [{ type: 'null' }, { type: 'array', items: { type: 'string' } }] },
@@ -77,12 +83,15 @@ export const REPORT_JSON_SCHEMA = {
       properties: {
         worst: { oneOf: [{ type: 'null' }, finding] },
         counts: {
-          type: 'object', additionalProperties: false, required: [...SEVERITIES],
+          type: 'object',
+          additionalProperties: false,
+          required: [...SEVERITIES],
           properties: Object.fromEntries(SEVERITIES.map((s) => [s, { type: 'integer', minimum: 0 }])),
         },
         joinCost: {
           oneOf: [{ type: 'null' }, {
-            type: 'object', additionalProperties: false,
+            type: 'object',
+            additionalProperties: false,
             required: ['bytes', 'mingle', 'answeringWorkers', 'revokedIdsPerWorker', 'text'],
             properties: {
               fleet: { type: 'string' },

@@ -27,15 +27,20 @@ const RESTARTS = /\b(systemctl|service)\b[^;|&]*\b(restart|try-restart|reload-or
 /** Something that concerns the worker (or restarts the whole instance). */
 const CONCERNS_WORKER = /celery|worker|\breboot\b|shutdown\s+-r/i;
 /** A per-instance random delay in front of the restart. */
-const RANDOM_DELAY = /\$RANDOM|\$\{RANDOM|\bshuf\b|\/dev\/urandom|\bjitter\b|RandomizedDelaySec/;
+const RANDOM_DELAY = /\bRANDOM\b|\bshuf\b|\/dev\/urandom|\bjitter\b|RandomizedDelaySec/;
 
 const CRON_FIELD = '[0-9*][0-9*,/-]*|[A-Za-z]{3}(?:[,-][A-Za-z]{3})*';
 const CRON_LINE = new RegExp(
   `(?:^|[\\s"'(])(@(?:reboot|yearly|annually|monthly|weekly|daily|midnight|hourly)|(?:(?:${CRON_FIELD})\\s+){4}(?:${CRON_FIELD}))\\s+(.+)$`);
 
 const NICKNAMES: { [nick: string]: string } = {
-  '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@hourly': '0 * * * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
 };
 
 /** Restart schedules in the documents of one launch template. */

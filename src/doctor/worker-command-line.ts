@@ -122,10 +122,11 @@ function commandsIn(line: string, depth: number): Array<{ argv: string[]; env: {
   let segment: string[] = [];
   const flush = () => {
     const cmd = celeryCommand(segment);
-    if (cmd) out.push(cmd);
-    else {
-      // A command passed as one string (su -c "...", bash -c '...', sh -c): look inside.
-      for (const w of segment) if (/\s/.test(w) && /celery/.test(w)) out.push(...commandsIn(w, depth + 1));
+    if (cmd) {out.push(cmd);} else {
+      // A command passed as one string to a shell (su -c "...", bash -c '...', runuser -c): look inside.
+      segment.forEach((w, i) => {
+        if (i > 0 && ['-c', '--command'].includes(segment[i - 1]) && /celery/.test(w)) out.push(...commandsIn(w, depth + 1));
+      });
     }
     segment = [];
   };
@@ -150,11 +151,22 @@ function commandsIn(line: string, depth: number): Array<{ argv: string[]; env: {
 }
 
 function isCeleryExecutable(w: string): boolean {
-  return /(^|\/)celery$/.test(w);
+  return /(^|\/)celery$/.test(w) || /^\$\{?CELERY_BIN\}?$/.test(w);
+}
+
+/** Programs that run the command after them (so `celery` may follow them in a command). */
+const WRAPPERS = new Set(['nohup', 'exec', 'sudo', 'su', 'runuser', 'env', 'nice', 'ionice', 'timeout', 'setsid', 'chpst',
+  'stdbuf', 'gosu', 'su-exec', 'setpriv', 'docker', 'podman', 'time', 'newrelic-admin', 'ddtrace-run', 'pipenv', 'poetry', 'uv']);
+
+/** Whether the command word of a segment can lead to `celery`: an assignment, a wrapper, celery or python itself. */
+function startsCommand(first: string): boolean {
+  const name = first.slice(first.lastIndexOf('/') + 1);
+  return /^[A-Za-z_][A-Za-z0-9_]*=/.test(first) || WRAPPERS.has(name) || isCeleryExecutable(first) || /^python[0-9.]*$/.test(name);
 }
 
 function celeryCommand(segment: string[]): { argv: string[]; env: { [n: string]: string } } | undefined {
   const words = segment.slice(0, segment.includes('\0redirect') ? segment.indexOf('\0redirect') : undefined);
+  if (words.length === 0 || !startsCommand(words[0])) return undefined;
   let start = words.findIndex(isCeleryExecutable);
   let argv: string[];
   if (start >= 0) {
@@ -294,8 +306,18 @@ export function workerCommandFacts(argv: string[], env: { [name: string]: string
 
 function long(flag: string): string {
   const map: { [short: string]: string } = {
-    '-A': '--app', '-b': '--broker', '-n': '--hostname', '-S': '--statedb', '-l': '--loglevel', '-O': '--optimization',
-    '-c': '--concurrency', '-P': '--pool', '-Q': '--queues', '-X': '--exclude-queues', '-I': '--include', '-f': '--logfile',
+    '-A': '--app',
+    '-b': '--broker',
+    '-n': '--hostname',
+    '-S': '--statedb',
+    '-l': '--loglevel',
+    '-O': '--optimization',
+    '-c': '--concurrency',
+    '-P': '--pool',
+    '-Q': '--queues',
+    '-X': '--exclude-queues',
+    '-I': '--include',
+    '-f': '--logfile',
     '-s': '--schedule',
   };
   return map[flag] ?? flag;

@@ -14,7 +14,7 @@ import { DoctorReport } from '../../src/doctor/report';
 import { REPORT_JSON_SCHEMA } from '../../src/doctor/report-schema';
 
 /**
- * The AWS side end to end: the real CLI (bin/cdk-celery.js running the esbuild bundle) with the
+ * The AWS side end to end: the real CLI (bin/cdk-celery running the esbuild bundle) with the
  * SDK's default credential chain and AWS_ENDPOINT_URL pointed at moto_server, seeded through real
  * SDK clients with an incident-shaped deployment: a RabbitMQ 3.11 broker whose configuration has a
  * 10-minute consumer_timeout, NetworkIn published under both Broker and BrokerId with a midnight
@@ -38,7 +38,7 @@ if (missing) {
 }
 const describeMoto = missing ? describe.skip : describe;
 
-const BIN = join(__dirname, '..', '..', 'bin', 'cdk-celery.js');
+const BIN = join(__dirname, '..', '..', 'bin', 'cdk-celery');
 const HOUR = 3_600_000;
 
 interface Run { code: number | null; stdout: string; stderr: string }
@@ -80,15 +80,25 @@ describeMoto('doctor against moto_server', () => {
     const cfg = await mq.send(new CreateConfigurationCommand({ Name: 'orders', EngineType: 'RABBITMQ', EngineVersion: '3.11.20', AuthenticationStrategy: 'SIMPLE' }));
     const rev = await mq.send(new UpdateConfigurationCommand({ ConfigurationId: cfg.Id, Data: Buffer.from('consumer_timeout = 600000\nheartbeat = 60\n').toString('base64') }));
     brokerId = (await mq.send(new CreateBrokerCommand({
-      BrokerName: 'orders', EngineType: 'RABBITMQ', EngineVersion: '3.11.20', HostInstanceType: 'mq.m5.large',
-      DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: false, AutoMinorVersionUpgrade: true,
+      BrokerName: 'orders',
+      EngineType: 'RABBITMQ',
+      EngineVersion: '3.11.20',
+      HostInstanceType: 'mq.m5.large',
+      DeploymentMode: 'SINGLE_INSTANCE',
+      PubliclyAccessible: false,
+      AutoMinorVersionUpgrade: true,
       Users: [{ Username: 'admin', Password: 'admin-password-1234' }],
       Configuration: { Id: cfg.Id, Revision: rev.LatestRevision?.Revision },
     }))).BrokerId!;
     // A decoy with another name: resolution must pick the right one.
     await mq.send(new CreateBrokerCommand({
-      BrokerName: 'payments', EngineType: 'RABBITMQ', EngineVersion: '3.13', HostInstanceType: 'mq.m7g.large',
-      DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: false, AutoMinorVersionUpgrade: true,
+      BrokerName: 'payments',
+      EngineType: 'RABBITMQ',
+      EngineVersion: '3.13',
+      HostInstanceType: 'mq.m7g.large',
+      DeploymentMode: 'SINGLE_INSTANCE',
+      PubliclyAccessible: false,
+      AutoMinorVersionUpgrade: true,
       Users: [{ Username: 'admin', Password: 'admin-password-1234' }],
     }));
 
@@ -113,13 +123,27 @@ describeMoto('doctor against moto_server', () => {
     }
     // An ingress alarm keyed on BrokerId = the broker NAME (no such data), and a working memory alarm.
     await cw.send(new PutMetricAlarmCommand({
-      AlarmName: 'orders-ingress', Namespace: 'AWS/AmazonMQ', MetricName: 'NetworkIn', Dimensions: [{ Name: 'BrokerId', Value: 'orders' }],
-      Statistic: 'Sum', Period: 300, EvaluationPeriods: 1, Threshold: 1e9, ComparisonOperator: 'GreaterThanThreshold',
+      AlarmName: 'orders-ingress',
+      Namespace: 'AWS/AmazonMQ',
+      MetricName: 'NetworkIn',
+      Dimensions: [{ Name: 'BrokerId', Value: 'orders' }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1e9,
+      ComparisonOperator: 'GreaterThanThreshold',
     }));
     await cw.send(new SetAlarmStateCommand({ AlarmName: 'orders-ingress', StateValue: 'INSUFFICIENT_DATA', StateReason: 'seeded: AWS starts alarms here' }));
     await cw.send(new PutMetricAlarmCommand({
-      AlarmName: 'orders-memory', Namespace: 'AWS/AmazonMQ', MetricName: 'RabbitMQMemUsed', Dimensions: [{ Name: 'Broker', Value: 'orders' }],
-      Statistic: 'Maximum', Period: 60, EvaluationPeriods: 5, Threshold: 3.2e9, ComparisonOperator: 'GreaterThanThreshold',
+      AlarmName: 'orders-memory',
+      Namespace: 'AWS/AmazonMQ',
+      MetricName: 'RabbitMQMemUsed',
+      Dimensions: [{ Name: 'Broker', Value: 'orders' }],
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 5,
+      Threshold: 3.2e9,
+      ComparisonOperator: 'GreaterThanThreshold',
     }));
 
     const subnet = (await ec2.send(new DescribeSubnetsCommand({}))).Subnets![0].SubnetId!;
@@ -129,8 +153,12 @@ describeMoto('doctor against moto_server', () => {
         LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't3.micro', UserData: Buffer.from(userData).toString('base64') },
       }));
       await asg.send(new CreateAutoScalingGroupCommand({
-        AutoScalingGroupName: name, LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate!.LaunchTemplateId, Version: '$Latest' },
-        MinSize: 3, MaxSize: 6, DesiredCapacity: 3, VPCZoneIdentifier: subnet,
+        AutoScalingGroupName: name,
+        LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate!.LaunchTemplateId, Version: '$Latest' },
+        MinSize: 3,
+        MaxSize: 6,
+        DesiredCapacity: 3,
+        VPCZoneIdentifier: subnet,
       }));
     }
     await new SecretsManagerClient(config).send(new CreateSecretCommand({
@@ -158,7 +186,9 @@ describeMoto('doctor against moto_server', () => {
     expect(ajv.errors ?? []).toEqual([]);
     expect(valid).toBe(true);
     expect(report.sections).toEqual({
-      broker: { status: 'read' }, metrics: { status: 'read' }, fleet: { status: 'read' },
+      broker: { status: 'read' },
+      metrics: { status: 'read' },
+      fleet: { status: 'read' },
       live: { status: 'skipped', reason: 'pass --broker-secret or --broker-url-env' },
     });
 

@@ -1,5 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
 import { connect } from 'amqplib';
+import { Duration } from 'aws-cdk-lib';
 import { main } from '../../src/doctor/cli';
 import { Finding } from '../../src/doctor/finding';
 import { DoctorReport } from '../../src/doctor/report';

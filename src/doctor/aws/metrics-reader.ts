@@ -63,9 +63,10 @@ export async function readMetrics(cw: CloudWatchClient, options: MetricsReadOpti
   const ingressDims = networkInDimensions.find((d) => d.Broker === options.brokerName && Object.keys(d).length === 1)
     ?? networkInDimensions.find((d) => Object.keys(d).length === 1);
   const queries: MetricDataQuery[] = [];
-  const stat = (id: string, metricName: string, stat: string, dims: Dimension[], namespace = AMAZON_MQ_NAMESPACE) => queries.push({
-    Id: id, ReturnData: true,
-    MetricStat: { Metric: { Namespace: namespace, MetricName: metricName, Dimensions: dims }, Period: periodSeconds, Stat: stat },
+  const stat = (id: string, metricName: string, statistic: string, dims: Dimension[], namespace = AMAZON_MQ_NAMESPACE) => queries.push({
+    Id: id,
+    ReturnData: true,
+    MetricStat: { Metric: { Namespace: namespace, MetricName: metricName, Dimensions: dims }, Period: periodSeconds, Stat: statistic },
   });
   if (ingressDims) stat('ingress', 'NetworkIn', 'Sum', Object.entries(ingressDims).map(([Name, Value]) => ({ Name, Value })));
   stat('memused', 'RabbitMQMemUsed', 'Maximum', broker);
@@ -133,15 +134,25 @@ async function alarmFacts(cw: CloudWatchClient, a: MetricAlarm, namesTheBroker: 
     const metric = concerned[0].MetricStat!.Metric!;
     const dims = dimensionMap(metric.Dimensions);
     return {
-      name: a.AlarmName ?? '', state: a.StateValue ?? 'unknown', metricName: metric.MetricName, namespace: metric.Namespace,
-      dimensions: dims, metricMath: true, metricListed: await isListed(cw, metric.Namespace!, metric.MetricName!, dims, listed),
+      name: a.AlarmName ?? '',
+      state: a.StateValue ?? 'unknown',
+      metricName: metric.MetricName,
+      namespace: metric.Namespace,
+      dimensions: dims,
+      metricMath: true,
+      metricListed: await isListed(cw, metric.Namespace!, metric.MetricName!, dims, listed),
     };
   }
   const dims = dimensionMap(a.Dimensions);
   if (!namesTheBroker(dims)) return undefined;
   return {
-    name: a.AlarmName ?? '', state: a.StateValue ?? 'unknown', metricName: a.MetricName, namespace: a.Namespace,
-    dimensions: dims, metricMath: false, metricListed: await isListed(cw, a.Namespace!, a.MetricName!, dims, listed),
+    name: a.AlarmName ?? '',
+    state: a.StateValue ?? 'unknown',
+    metricName: a.MetricName,
+    namespace: a.Namespace,
+    dimensions: dims,
+    metricMath: false,
+    metricListed: await isListed(cw, a.Namespace!, a.MetricName!, dims, listed),
   };
 }
 

@@ -58,8 +58,11 @@ export async function readLive(options: LiveReadOptions): Promise<LiveFacts> {
   try {
     const management = options.managementUrl
       ? readManagement(new ManagementApi({
-        baseUrl: options.managementUrl, username: options.username, password: options.password,
-        timeoutMs: bounds.timeoutMs, maxBytes: bounds.maxReplyBytes * 16,
+        baseUrl: options.managementUrl,
+        username: options.username,
+        password: options.password,
+        timeoutMs: bounds.timeoutMs,
+        maxBytes: bounds.maxReplyBytes * 16,
       }), vhost, partial)
       : Promise.resolve(undefined);
     if (!options.managementUrl) partial.push('management API: no URL (pass --management-url), queue types and gossip not read');
@@ -83,7 +86,7 @@ export async function readLive(options: LiveReadOptions): Promise<LiveFacts> {
       if (nodes.length > 0) {
         for (const [node, s] of await call('stats', nodes, nodes.length)) {
           const w = workers.get(node);
-          const stats = s as { prefetch_count?: unknown; uptime?: number; pool?: { 'max-concurrency'?: number; implementation?: string; timeouts?: [number, number] } };
+          const stats = s as { prefetch_count?: unknown; uptime?: number; pool?: { 'max-concurrency'?: number; 'implementation'?: string; 'timeouts'?: [number, number] } };
           if (!w) continue;
           w.prefetchCount = typeof stats.prefetch_count === 'number' ? stats.prefetch_count : undefined;
           w.concurrency = stats.pool?.['max-concurrency'];
@@ -187,8 +190,13 @@ async function readManagement(api: ManagementApi, vhost: string, partial: string
         `queues/${v}?page=${page}&page_size=500&columns=name,vhost,type,durable,exclusive,auto_delete,consumers`);
       for (const q of res.items) {
         queues.push({
-          name: String(q.name), vhost: String(q.vhost), type: String(q.type ?? 'classic'), durable: Boolean(q.durable),
-          exclusive: Boolean(q.exclusive), autoDelete: Boolean(q.auto_delete), consumers: Number(q.consumers ?? 0),
+          name: String(q.name),
+          vhost: String(q.vhost),
+          type: String(q.type ?? 'classic'),
+          durable: Boolean(q.durable),
+          exclusive: Boolean(q.exclusive),
+          autoDelete: Boolean(q.auto_delete),
+          consumers: Number(q.consumers ?? 0),
         });
       }
       if (page >= res.page_count) break;

@@ -107,7 +107,9 @@ export class RemoteControl {
     // Exclusive: RabbitMQ 4.3 refuses transient non-exclusive queues. Classic, whatever the vhost's default.
     const queue = `${this.oid}.${REPLY_EXCHANGE}`;
     await ch.assertQueue(queue, {
-      exclusive: true, durable: false, autoDelete: true,
+      exclusive: true,
+      durable: false,
+      autoDelete: true,
       arguments: { 'x-queue-type': 'classic', 'x-max-length-bytes': this.options.maxQueuedBytes, 'x-overflow': 'reject-publish' },
     });
     await ch.bindQueue(queue, REPLY_EXCHANGE, this.oid);
@@ -150,7 +152,11 @@ export class RemoteControl {
     };
     const result = await new Promise<CallResult>((resolve) => {
       const pending: Pending = {
-        ticket, replies: new Map(), bytes: 0, dropped: 0, limit: options.limit,
+        ticket,
+        replies: new Map(),
+        bytes: 0,
+        dropped: 0,
+        limit: options.limit,
         done: () => {
           clearTimeout(timer);
           this.pending = undefined;
@@ -178,7 +184,9 @@ export class RemoteControl {
     const messages: unknown[] = [];
     try {
       const q = await ch.assertQueue('', {
-        exclusive: true, durable: false, autoDelete: true,
+        exclusive: true,
+        durable: false,
+        autoDelete: true,
         arguments: { 'x-queue-type': 'classic', 'x-max-length': maxMessages, 'x-max-length-bytes': this.options.maxQueuedBytes },
       });
       await ch.bindQueue(q.queue, exchange, routingKey);
