@@ -165,7 +165,9 @@ project.bundler.addBundle('src/doctor/cli.ts', {
   watchTask: false,
 });
 // bin/cdk-celery is picked up by projen as the `cdk-celery` bin (binDir).
-// The doctor's imports are devDependencies on purpose: the bundle carries them.
+// The doctor's imports are devDependencies on purpose: the bundle carries them. Its jsii-compiled
+// modules (lib/doctor) would need them at run time, so the package ships the bundle instead.
 project.eslint?.allowDevDeps('src/doctor/**');
+project.addPackageIgnore('/lib/doctor/');
 
 project.synth();
