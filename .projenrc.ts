@@ -85,6 +85,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   pullRequestTemplate: false,
 });
 
+// With CDK_CELERY_FAIL_ON_SKIPPED_TESTS=1 (.ci/run) any skipped test fails the run.
+project.jest?.addReporter(new javascript.JestReporter('<rootDir>/test/fail-on-skipped.reporter.js'));
+
 // The example app and benchmarks are type-checked and linted with the tests, but never published.
 // Each folder gets a tsconfig.json of its own, extending the tests' one: ts-node runs them with it,
 // and typescript-eslint's project service looks for the nearest tsconfig.json of each file.
