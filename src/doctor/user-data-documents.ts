@@ -97,10 +97,13 @@ function quoteWord(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, '\'\\\'\'')}'`;
 }
 
-/** `cat > PATH <<'EOF'`, `cat <<EOF > PATH`, `tee [-a] PATH <<EOF`. */
+/** `cat > PATH <<'EOF'`, `cat <<EOF > PATH`, `tee [-a] PATH <<EOF`, and this library's `put MODE PATH <<'EOF'`. */
 const HEREDOC = /^(.*?)<<-?\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\2(.*)$/;
 
 function heredocTarget(line: string): string | undefined {
+  // The boot script CeleryWorkerFleet renders writes its files with a `put MODE PATH` function.
+  const put = /^\s*put\s+[0-7]{3,4}\s+("?)([^\s"<>|;&]+)\1\s*$/.exec(line);
+  if (put) return put[2];
   const redirect = /(?:^|\s)>>?\s*("?)([^\s"<>|;&]+)\1/.exec(line);
   if (redirect) return redirect[2];
   const tee = /\btee\s+(?:-a\s+)?("?)([^\s"<>|;&]+)\1/.exec(line);

@@ -137,7 +137,7 @@ describe('the boot-time Celery version check, run under bash', () => {
     const result = check(out, min);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`cdk-celery: Celery ${version} is too old: quorum queues need worker_detect_quorum_queues (Celery >= ${min}). Not starting the worker.\n`);
+    expect(result.stderr).toBe(`cdk-celery: Celery ${version} is too old: quorum queues need worker_detect_quorum_queues (Celery ${min} or later). Not starting the worker.\n`);
     expect(result.aws).toBe('cloudwatch put-metric-data --region eu-west-1 --namespace CdkCelery --metric-name IncompatibleCelery --unit Count --value 1 '
       + '--dimensions AutoScalingGroupName=fleet-asg\n');
   });
