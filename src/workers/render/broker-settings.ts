@@ -63,7 +63,7 @@ export const EXCLUSIVE_CONTROL_QUEUES_CELERY: CeleryRequirement = {
  *
  * - Quorum queues (the default on RabbitMQ 4, where Amazon MQ makes untyped queues quorum
  *   queues): the task queues are declared in Celery's own configuration as quorum queues
- *   (`task_queues`, or the default queue's `task_default_queue_type`), because
+ *   (`task_queues`, or, without queues, the default queue's `task_default_queue_type`), because
  *   `worker_detect_quorum_queues` only looks there to switch from global QoS, which quorum queues
  *   refuse, to per-consumer QoS. Their exchanges are topic exchanges unless
  *   `nativeDelayedDelivery` is false, so ETA/countdown tasks wait in the broker instead of holding
@@ -100,9 +100,11 @@ export function renderBrokerSettings(broker: WorkerBrokerOptions, options: Broke
         declarations[name] = { exchange: name, exchange_type: exchangeType, routing_key: name, queue_arguments: queueArguments };
       }
       settings.task_queues = `(json)${JSON.stringify(declarations)}`;
+    } else {
+      // No -Q: the worker consumes the application's default queue, declared from these.
+      settings.task_default_queue_type = `(string)${queueType.name}`;
+      settings.task_default_exchange_type = exchangeType;
     }
-    settings.task_default_queue_type = `(string)${queueType.name}`;
-    settings.task_default_exchange_type = exchangeType;
     settings.task_create_missing_queue_type = `(string)${queueType.name}`;
     settings.task_create_missing_queue_exchange_type = `(string)${exchangeType}`;
     if (quorum) settings.worker_detect_quorum_queues = '(bool)True';
