@@ -58,10 +58,8 @@ describe('the fleet renders for its broker', () => {
     Annotations.fromStack(stack).hasWarning(`/${fleet.node.path}`, Match.stringLikeRegexp("The broker's engine version is unknown.*Pass engineVersion to RabbitMqBroker.fromRabbitMqBrokerAttributes"));
   });
 
-  test('queueType CLASSIC on 4.2 is rendered; on 4.3 refused at synth', () => {
+  test('queueType CLASSIC on 4.2 is rendered as classic declarations', () => {
     expect(workerSettings(buildFleet({ queues: ['orders'], queueType: CeleryQueueType.CLASSIC }).stack).task_queues).toContain('"x-queue-type":"classic"');
-    expect(() => buildFleet({ queueType: CeleryQueueType.CLASSIC }, { broker: { engineVersion: RabbitMqEngineVersion.of('4.3') } }))
-      .toThrow(/^queueType: classic is not allowed with engine version 4\.3/);
   });
 
   test('nativeDelayedDelivery: false warns that ETA tasks hold worker slots', () => {
@@ -139,7 +137,7 @@ describe('the boot-time Celery version check, run under bash', () => {
     const result = check(out, min);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`cdk-celery: Celery ${version} is too old: quorum queues need worker_detect_quorum_queues (Celery >= ${min}). Not starting the worker.\n`);
+    expect(result.stderr).toBe(`cdk-celery: Celery ${version} is too old: quorum queues need worker_detect_quorum_queues (Celery ${min} or later). Not starting the worker.\n`);
     expect(result.aws).toBe('cloudwatch put-metric-data --region eu-west-1 --namespace CdkCelery --metric-name IncompatibleCelery --unit Count --value 1 '
       + '--dimensions AutoScalingGroupName=fleet-asg\n');
   });

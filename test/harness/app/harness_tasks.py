@@ -29,7 +29,12 @@ def _append(path, **event):
 
 def _delivery(request):
     info = request.delivery_info or {}
-    return {"id": request.id, "node": request.hostname, "redelivered": bool(info.get("redelivered"))}
+    return {
+        "id": request.id,
+        "node": request.hostname,
+        "redelivered": bool(info.get("redelivered")),
+        "routing_key": info.get("routing_key"),
+    }
 
 
 @app.task(bind=True)

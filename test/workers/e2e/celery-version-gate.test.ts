@@ -79,7 +79,7 @@ describeEachRabbitMqProfile((profile) => {
       const result = runVersionCheck(install, requirement);
       expect(result.status).toBe(1);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toBe(`cdk-celery: Celery ${install.version} is too old: ${requirement.reason} (Celery >= ${requirement.version}). Not starting the worker.\n`);
+      expect(result.stderr).toBe(`cdk-celery: Celery ${install.version} is too old: ${requirement.reason} (Celery ${requirement.version} or later). Not starting the worker.\n`);
       expect(result.aws).toMatch(/^cloudwatch put-metric-data --region eu-west-1 --namespace CdkCelery --metric-name IncompatibleCelery --unit Count --value 1 --dimensions AutoScalingGroupName=fleet-asg\n$/);
     });
   }

@@ -39,8 +39,6 @@ describe('renderBrokerSettings', () => {
     const rendered = renderBrokerSettings({ engineVersion: V4_2 }, { queues: ['orders'] });
     expect(rendered.settings).toEqual({
       task_queues: QUORUM_TOPIC_ORDERS,
-      task_default_queue_type: '(string)quorum',
-      task_default_exchange_type: 'topic',
       task_create_missing_queue_type: '(string)quorum',
       task_create_missing_queue_exchange_type: '(string)topic',
       worker_detect_quorum_queues: '(bool)True',
@@ -67,13 +65,14 @@ describe('renderBrokerSettings', () => {
     const none = renderBrokerSettings({ engineVersion: V4_2 }, { queues: [] }).settings;
     expect(none.task_queues).toBeUndefined();
     expect(none).toMatchObject({ task_default_queue_type: '(string)quorum', task_default_exchange_type: 'topic' });
+    expect(renderBrokerSettings({ engineVersion: V4_2 }, { queues: ['orders'] }).settings.task_default_queue_type).toBeUndefined();
   });
 
   test('nativeDelayedDelivery: false keeps direct exchanges (producers with default settings work)', () => {
     const rendered = renderBrokerSettings({ engineVersion: V4_2 }, { queues: ['orders'], nativeDelayedDelivery: false });
     expect(rendered.nativeDelayedDelivery).toBe(false);
     expect(rendered.settings.task_queues).toContain('"exchange_type":"direct"');
-    expect(rendered.settings).toMatchObject({ task_default_exchange_type: 'direct', task_create_missing_queue_exchange_type: '(string)direct' });
+    expect(rendered.settings).toMatchObject({ task_create_missing_queue_exchange_type: '(string)direct' });
     expect(rendered.requirement.version).toBe('5.5');
   });
 
@@ -81,8 +80,6 @@ describe('renderBrokerSettings', () => {
     const rendered = renderBrokerSettings({ engineVersion: V4_2 }, { queues: ['orders'], queueType: CeleryQueueType.CLASSIC });
     expect(rendered.settings).toEqual({
       task_queues: '(json){"orders":{"exchange":"orders","exchange_type":"direct","routing_key":"orders","queue_arguments":{"x-queue-type":"classic"}}}',
-      task_default_queue_type: '(string)classic',
-      task_default_exchange_type: 'direct',
       task_create_missing_queue_type: '(string)classic',
       task_create_missing_queue_exchange_type: '(string)direct',
     });
@@ -95,9 +92,13 @@ describe('renderBrokerSettings', () => {
     expect(rendered.requirement.version).toBe('5.5');
   });
 
-  test('refused: classic queues on 4.3 (global QoS), native delayed delivery without quorum queues', () => {
-    expect(() => renderBrokerSettings({ engineVersion: V4_3 }, { queues: [], queueType: CeleryQueueType.CLASSIC }))
-      .toThrow('queueType: classic is not allowed with engine version 4.3, which refuses the global QoS Celery uses to consume classic queues; use CeleryQueueType.QUORUM.');
+  test('queueType CLASSIC on 4.3: classic declarations plus exclusive control queues; Celery >= 5.6', () => {
+    const rendered = renderBrokerSettings({ engineVersion: V4_3 }, { queues: ['orders'], queueType: CeleryQueueType.CLASSIC });
+    expect(rendered.settings).toMatchObject({ task_create_missing_queue_type: '(string)classic', control_queue_exclusive: '(bool)True' });
+    expect(rendered.requirement.version).toBe('5.6');
+  });
+
+  test('refused: native delayed delivery without quorum queues', () => {
     expect(() => renderBrokerSettings({ engineVersion: V3_13 }, { queues: [], nativeDelayedDelivery: true }))
       .toThrow(/^nativeDelayedDelivery: true needs quorum task queues \(queueType unset, engine version 3.13\)/);
     expect(() => renderBrokerSettings({ engineVersion: V4_2 }, { queues: [], queueType: CeleryQueueType.CLASSIC, nativeDelayedDelivery: true }))
@@ -141,9 +142,9 @@ describe('celeryVersionAtLeast', () => {
 describe('RabbitMqEngineVersion facts', () => {
   test.each([
     ['3.13', false, false], ['4.2', true, false], ['4.3', true, true], ['4.10', true, true], ['5.0', true, true],
-  ])('%s: quorum by default %s, refuses transient queues and global QoS %s', (version, quorum, refuses) => {
+  ])('%s: quorum by default %s, refuses transient non-exclusive queues %s', (version, quorum, refuses) => {
     const engine = RabbitMqEngineVersion.of(version);
     expect(engine.quorumQueuesByDefault).toBe(quorum);
-    expect(engine.refusesTransientQueuesAndGlobalQos).toBe(refuses);
+    expect(engine.refusesTransientNonExclusiveQueues).toBe(refuses);
   });
 });
