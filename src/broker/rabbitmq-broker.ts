@@ -191,8 +191,8 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
   /** The effective `consumer_timeout`; always set on a created broker (optional in the interface). */
   public readonly consumerTimeout?: Duration;
 
-  /** The engine version. */
-  public readonly engineVersion: RabbitMqEngineVersion;
+  /** The engine version; always set on a created broker (optional in the base class, for imported brokers). */
+  public readonly engineVersion?: RabbitMqEngineVersion;
   /** The host instance type. */
   public readonly instanceType: RabbitMqInstanceType;
   /** The deployment mode. */
@@ -228,7 +228,8 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
 
     this.publiclyAccessible = props.publiclyAccessible ?? false;
     this.deploymentMode = props.deploymentMode ?? RabbitMqDeploymentMode.SINGLE_INSTANCE;
-    this.engineVersion = props.engineVersion ?? RabbitMqBroker.DEFAULT_ENGINE_VERSION;
+    const engineVersion = props.engineVersion ?? RabbitMqBroker.DEFAULT_ENGINE_VERSION;
+    this.engineVersion = engineVersion;
     this.instanceType = props.instanceType ?? RabbitMqBroker.DEFAULT_INSTANCE_TYPE;
     const autoMinorVersionUpgrade = props.autoMinorVersionUpgrade ?? true;
     const generalLogs = props.generalLogs ?? true;
@@ -236,9 +237,9 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
     const adminUsername = props.adminUsername ?? RabbitMqBroker.DEFAULT_ADMIN_USERNAME;
     validateIn(this, () => {
       validateBrokerName(brokerName);
-      validateEngineVersion(this.engineVersion);
+      validateEngineVersion(engineVersion);
       validateInstanceType(this.instanceType);
-      validateEngineAndInstance(this, this.engineVersion, this.instanceType, autoMinorVersionUpgrade);
+      validateEngineAndInstance(this, engineVersion, this.instanceType, autoMinorVersionUpgrade);
       if (props.maintenanceWindow) validateMaintenanceWindow(props.maintenanceWindow);
       validateUsername('adminUsername', adminUsername);
     });
@@ -275,7 +276,7 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
     const configuration = new amazonmq.CfnConfiguration(this, 'Configuration', {
       name: brokerName,
       engineType: 'RABBITMQ',
-      engineVersion: this.engineVersion.version,
+      engineVersion: engineVersion.version,
       description: 'rabbitmq.conf rendered by cdk-celery',
       data: Token.isUnresolved(this.renderedConfiguration)
         ? Fn.base64(this.renderedConfiguration)
@@ -290,7 +291,7 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
     const resource = new amazonmq.CfnBroker(this, 'Resource', {
       brokerName,
       engineType: 'RABBITMQ',
-      engineVersion: this.engineVersion.version,
+      engineVersion: engineVersion.version,
       hostInstanceType: this.instanceType.name,
       deploymentMode: this.deploymentMode,
       publiclyAccessible: this.publiclyAccessible,

@@ -280,9 +280,10 @@ export class CeleryPlatform extends Construct {
     }
 
     // Scaling metrics.
-    const createdMajor = this.createdBroker?.engineVersion.majorVersion;
+    const createdEngine = this.createdBroker?.engineVersion;
+    const createdMajor = createdEngine?.majorVersion;
     if (props.scaleOnQueueMetrics === true && createdMajor !== undefined && createdMajor >= 4) {
-      throw new ValidationError(this, `scaleOnQueueMetrics: true is not allowed with engine version ${this.createdBroker!.engineVersion.version}; `
+      throw new ValidationError(this, `scaleOnQueueMetrics: true is not allowed with engine version ${createdEngine?.version}; `
         + 'RabbitMQ 4.x brokers publish no queue-level metrics. Omit it (fleets scale on the broker-wide ready count), or use RabbitMqEngineVersion.V3_13.');
     }
     this.scaleOnQueueMetrics = props.scaleOnQueueMetrics ?? createdMajor === 3;
