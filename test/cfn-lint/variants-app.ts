@@ -13,7 +13,7 @@ import {
 } from '../../src/broker';
 import { CeleryMonitoring } from '../../src/monitoring';
 import { CeleryPlatform } from '../../src/patterns';
-import { CeleryPool, CeleryWorkerFleet, WorkerCode } from '../../src/workers';
+import { CeleryPool, CeleryQueueType, CeleryWorkerFleet, WorkerCode } from '../../src/workers';
 import { ENV } from '../broker/broker-fixture';
 
 /*
@@ -222,6 +222,7 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
       securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'BrokerSg', 'sg-0123456789abcdef0', { allowAllOutbound: false })],
       credentials: admin,
       consumerTimeout: Duration.hours(2),
+      engineVersion: RabbitMqEngineVersion.V4_2,
     }));
     const isolated = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
     new CeleryPlatform(stack, 'Celery', use('CeleryPlatformProps', {
@@ -237,10 +238,14 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
       fleets: {
         workers: use('CeleryPlatformFleetOptions', {
           app: 'proj',
-          code: WorkerCode.preinstalled(use('PreinstalledWorkerCodeOptions', { celeryExecutable: '/opt/app/venv/bin/celery', workingDirectory: '/opt/app' })),
+          code: WorkerCode.preinstalled(use('PreinstalledWorkerCodeOptions', {
+            celeryExecutable: '/opt/app/venv/bin/celery', workingDirectory: '/opt/app', celeryVersion: '5.6.3',
+          })),
           machineImage: ec2.MachineImage.genericLinux({ [ENV.region]: 'ami-0123456789abcdef0' }),
           vpcSubnets: isolated,
           queues: ['isolated'],
+          queueType: CeleryQueueType.QUORUM,
+          nativeDelayedDelivery: true,
           enableRemoteControl: false,
           timeLimit: Duration.minutes(15),
         }),
