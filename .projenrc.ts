@@ -41,6 +41,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   experimentalIntegRunner: true,
 
   devDeps: [
+    '@aws-sdk/client-cloudwatch@^3',
     '@aws-sdk/client-mq@^3',
     '@aws-sdk/client-secrets-manager@^3',
     'aws-sdk-client-mock@^4',
