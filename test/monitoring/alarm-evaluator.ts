@@ -538,7 +538,8 @@ function windowDatapoints(alarm: MetricAlarmConfig, base: { [id: string]: Series
     if (!q?.expression) throw new Error(`${alarm.logicalId}: unknown metric id ${id}`);
     if (stack.includes(id)) throw new Error(`${alarm.logicalId}: expression ${id} refers to itself`);
     const tree = parseExpression(q.expression);
-    const metricIds = (node: Node): string[] => idsOf(node).flatMap(ref => (base[ref] ? [ref] : metricIds(parseExpression(byId.get(ref)!.expression!))));
+    const metricIds = (node: Node): string[] =>
+      idsOf(node).flatMap(ref => (base[ref] ? [ref] : metricIds(parseExpression(byId.get(ref)!.expression!))));
     const refs = metricIds(tree);
     const present = new Array(to - from).fill(false).map((_, p) => refs.some(ref => base[ref][from + p] !== undefined));
     const value = evaluateNode(tree, { series: ref => seriesOf(ref, [...stack, id]), present, periodSeconds: alarm.periodMinutes * 60 });
