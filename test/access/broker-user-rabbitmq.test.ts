@@ -113,7 +113,7 @@ describe('broker-user handler against RabbitMQ', () => {
   test('wrong admin credentials: a clear 401 error', async () => {
     secrets.badAdmin = JSON.stringify({ username: 'guest', password: 'not-the-password' });
     await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props({ AdminSecretArn: 'badAdmin' }) }, { getSecretString }))
-      .rejects.toThrow(`RabbitMQ management API at ${baseUrl()} refused the credentials of user "guest" (HTTP 401)`);
+      .rejects.toThrow(`RabbitMQ management API at ${baseUrl()} refused user "guest" (HTTP 401 on GET /api/whoami: not_authorised`);
   });
 
   test('a user of the same name with management tags is not taken over', async () => {
