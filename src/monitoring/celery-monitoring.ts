@@ -21,8 +21,8 @@ import {
 import { BrokerMetricsPublisher, BrokerMetricsPublisherOptions } from './broker-metrics-publisher';
 import { addBrokerWidgets, addFleetWidgets } from './monitoring-dashboard';
 import { MAX_ALARM_METRICS, QueueMetricReader, QueueMetricsSource, queuesReadyMetric, queuesWithoutConsumersMetric } from './queue-metrics';
-import { AMAZON_MQ_METRICS_NAMESPACE, BROKER_DIMENSION } from '../broker/rabbitmq-broker-base';
 import { RabbitMqBroker } from '../broker/rabbitmq-broker';
+import { AMAZON_MQ_METRICS_NAMESPACE, BROKER_DIMENSION } from '../broker/rabbitmq-broker-base';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { RabbitMqDeploymentMode } from '../broker/rabbitmq-deployment-mode';
 import { ICeleryWorkerFleet } from '../workers/celery-worker-fleet-ref';
@@ -912,10 +912,11 @@ export class CeleryMonitoring extends Construct {
     const alarms: CeleryFleetAlarms = { fleet, networkOutAlarm, workerRestartsAlarm, queueBacklogAlarm, queueNoConsumersAlarm };
     this.fleetAlarmList.push(alarms);
     if (this.dashboard) {
+      const shown = this.queueReader ? fleet.queues.slice(0, MAX_ALARM_METRICS) : [];
       addFleetWidgets(this.dashboard, namePart, {
         ...alarms,
-        queueReady: this.queueReader ? fleet.queues.slice(0, MAX_ALARM_METRICS).map(q => ({ queue: q, metric: this.queueReader!.ready(q) })) : [],
-        queueConsumers: this.queueReader ? fleet.queues.slice(0, MAX_ALARM_METRICS).map(q => ({ queue: q, metric: this.queueReader!.consumers(q) })) : [],
+        queueReady: shown.map(q => ({ queue: q, metric: this.queueReader!.ready(q) })),
+        queueConsumers: shown.map(q => ({ queue: q, metric: this.queueReader!.consumers(q) })),
       });
     }
     return alarms;
@@ -966,7 +967,8 @@ export class CeleryMonitoring extends Construct {
     return this.fleetAlarmList.reduce((sum, f) => sum + f.fleet.maxCapacity, 0);
   }
 
-  private destination(kind: string, topic: sns.ITopic | undefined, actions: cloudwatch.IAlarmAction[] | undefined, topicId: string, displayName: string) {
+  private destination(kind: string, topic: sns.ITopic | undefined, actions: cloudwatch.IAlarmAction[] | undefined,
+    topicId: string, displayName: string) {
     if (topic && actions) {
       throw new Error(`${kind}Actions and ${kind}Topic are both set; set one: ${kind}Topic is notified through an SnsAction, ${kind}Actions replace it`);
     }
@@ -980,7 +982,8 @@ export class CeleryMonitoring extends Construct {
     if (override?.enabled === false) return undefined;
     const threshold = override?.threshold ?? spec.threshold;
     const evaluationPeriods = override?.evaluationPeriods ?? spec.evaluationPeriods;
-    const datapointsToAlarm = override?.datapointsToAlarm ?? (override?.evaluationPeriods !== undefined ? override.evaluationPeriods : spec.datapointsToAlarm);
+    // Overriding only the periods means "all of them", as CloudWatch's own default does.
+    const datapointsToAlarm = override?.datapointsToAlarm ?? override?.evaluationPeriods ?? spec.datapointsToAlarm;
     if (!Token.isUnresolved(evaluationPeriods) && !Token.isUnresolved(datapointsToAlarm)) {
       if (datapointsToAlarm > evaluationPeriods) {
         throw new Error(`alarms (${spec.nameSuffix}): datapointsToAlarm ${datapointsToAlarm} is more than evaluationPeriods ${evaluationPeriods}; use at most ${evaluationPeriods}`);
@@ -992,7 +995,9 @@ export class CeleryMonitoring extends Construct {
     }
     const alarm = new cloudwatch.Alarm(this, spec.id, {
       alarmName: `${this.namePrefix}-${spec.nameSuffix}`,
-      alarmDescription: Lazy.string({ produce: () => spec.description(String(Token.isUnresolved(threshold) ? Stack.of(this).resolve(threshold) : threshold)) }),
+      alarmDescription: Lazy.string({
+        produce: () => spec.description(String(Token.isUnresolved(threshold) ? Stack.of(this).resolve(threshold) : threshold)),
+      }),
       metric: spec.metric,
       threshold,
       comparisonOperator: spec.comparisonOperator,

@@ -322,14 +322,20 @@ export class CeleryPlatform extends Construct {
     this.alarmNamePrefix = monitoringOptions.alarmNamePrefix ?? `${this.broker.brokerName}-celery`;
     this.monitoring = new CeleryMonitoring(this, 'Monitoring', {
       ...monitoringOptions,
-      metricsPublisherOptions: { adminCredentials: userOptions.adminCredentials, vpcSubnets: userOptions.vpcSubnets, ...monitoringOptions.metricsPublisherOptions },
+      metricsPublisherOptions: {
+        adminCredentials: userOptions.adminCredentials,
+        vpcSubnets: userOptions.vpcSubnets,
+        ...monitoringOptions.metricsPublisherOptions,
+      },
       broker: this.connectedBroker,
       vpc: props.vpc,
       queueVirtualHost: this.virtualHost,
     });
     const monitoringUser = this.monitoring.metricsPublisher?.monitoringUser;
-    // Its permission entry goes on the application's vhost, which the application user creates.
-    if (monitoringUser && this.access) monitoringUser.node.addDependency(this.access);
+    // Its permission entry goes on the application's vhost, which the application user creates (and,
+    // with removeVhostOnDelete, deletes once no other user has an entry there). The custom resources
+    // only: the constructs hold security groups that the broker's ingress rules name.
+    if (monitoringUser && this.access) monitoringUser.node.defaultChild!.node.addDependency(this.access.node.defaultChild!);
 
     // Scaling metrics.
     const createdMajor = this.createdBroker?.engineVersion.majorVersion;
@@ -534,8 +540,8 @@ export class CeleryPlatform extends Construct {
   }
 
   /**
-   * Platforms of this app on the same broker must not create the same application user (the
-   * second would change the first one's password) or the same alarm and dashboard names.
+   * Platforms of this app on the same broker must not create the same application or monitoring
+   * user (the second would change the first one's password) or the same alarm and dashboard names.
    */
   private validateSharedBroker(): string[] {
     const errors: string[] = [];
@@ -546,6 +552,12 @@ export class CeleryPlatform extends Construct {
       if (this.access && other.access && sameName(this.access.username, other.access.username)) {
         errors.push(`applicationUserOptions.username: "${this.access.username}" is also the application user of ${other.node.path}, on the same broker `
           + `${this.broker.node.path}; each would reset the other's password. Give each platform its own username (and vhost).`);
+      }
+      const mine = this.monitoring.metricsPublisher?.monitoringUser;
+      const theirs = other.monitoring.metricsPublisher?.monitoringUser;
+      if (mine && theirs && sameName(mine.username, theirs.username)) {
+        errors.push(`monitoringOptions.metricsPublisherOptions.monitoringUsername: "${mine.username}" is also the monitoring user of ${other.node.path}, `
+          + `on the same broker ${this.broker.node.path}; each would reset the other's password. Give each platform its own monitoringUsername.`);
       }
       if (sameName(this.alarmNamePrefix, other.alarmNamePrefix)) {
         errors.push(`monitoringOptions.alarmNamePrefix: "${this.alarmNamePrefix}" is also used by ${other.node.path}, on the same broker; `

@@ -107,12 +107,25 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
     const dims = [{ Name: 'Broker', Value: BROKER }];
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-broker-restarting`,
-      Namespace: 'CdkCelery', MetricName: 'BrokerRestarting', Dimensions: dims, Statistic: 'Maximum', Period: 60,
-      Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching', AlarmActions: Match.absent(),
+      Namespace: 'CdkCelery',
+      MetricName: 'BrokerRestarting',
+      Dimensions: dims,
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: Match.absent(),
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-broker-restarting-too-long`,
-      Namespace: 'CdkCelery', MetricName: 'BrokerRestarting', Statistic: 'Minimum', EvaluationPeriods: 120, DatapointsToAlarm: 120, AlarmActions: Match.absent(),
+      Namespace: 'CdkCelery',
+      MetricName: 'BrokerRestarting',
+      Statistic: 'Minimum',
+      EvaluationPeriods: 120,
+      DatapointsToAlarm: 120,
+      AlarmActions: Match.absent(),
     });
     const suppressor = alarmNamed(t, `${BROKER}-celery-broker-restarting-suppressor`);
     expect(ruleText(suppressor.props.AlarmRule)).toMatch(/^\(ALARM\("<MonitoringBrokerRestartingAlarm\w+>"\) AND \(NOT \(ALARM\("<MonitoringBrokerRestartingTooLongAlarm\w+>"\)\)\)\)$/);
@@ -127,15 +140,27 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
         metricStat('RabbitMQMemUsed', 'Maximum'),
         metricStat('RabbitMQMemLimit', 'Maximum'),
       ]),
-      Threshold: 80, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
+      Threshold: 80,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
     });
   });
 
   test('CPU on a single instance: SystemCpuUtilization Maximum, 5 of 5 minutes', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-broker-cpu`,
-      Namespace: 'AWS/AmazonMQ', MetricName: 'SystemCpuUtilization', Dimensions: brokerDimension, Statistic: 'Maximum', Period: 60,
-      Threshold: 85, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 5, TreatMissingData: 'notBreaching',
+      Namespace: 'AWS/AmazonMQ',
+      MetricName: 'SystemCpuUtilization',
+      Dimensions: brokerDimension,
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 85,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'notBreaching',
     });
   });
 
@@ -147,7 +172,11 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
         metricStat('RabbitMQDiskFree', 'Minimum'),
         metricStat('RabbitMQDiskFreeLimit', 'Maximum'),
       ]),
-      Threshold: 2, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
+      Threshold: 2,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
     });
   });
 
@@ -157,8 +186,16 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
   ])('%s: %s above 30 workers\' budget', (name, metricName, threshold) => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-${name}`,
-      Namespace: 'AWS/AmazonMQ', MetricName: metricName, Dimensions: brokerDimension, Statistic: 'Maximum', Period: 60,
-      Threshold: threshold, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
+      Namespace: 'AWS/AmazonMQ',
+      MetricName: metricName,
+      Dimensions: brokerDimension,
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: threshold,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
     });
   });
 
@@ -170,7 +207,10 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
       AlarmName: `${BROKER}-celery-${name}`,
       Metrics: Match.arrayWith([Match.objectLike({ Expression: `RATE(${id})`, ReturnData: true }), metricStat(metricName, 'Maximum')]),
       Threshold: Math.round(threshold * 1000) / 1000,
-      ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
       AlarmDescription: Match.stringLikeRegexp('CloudWatch has no open/close counters'),
     });
   });
@@ -183,12 +223,22 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
         metricStat('ConsumerCount', 'Minimum'),
         metricStat('MessageReadyCount', 'Maximum'),
       ]),
-      Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 3, TreatMissingData: 'notBreaching',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-backlog`,
-      MetricName: 'MessageReadyCount', Dimensions: brokerDimension, Statistic: 'Minimum', Period: 60,
-      Threshold: 100_000, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 15, DatapointsToAlarm: 15, TreatMissingData: 'notBreaching',
+      MetricName: 'MessageReadyCount',
+      Dimensions: brokerDimension,
+      Statistic: 'Minimum',
+      Period: 60,
+      Threshold: 100_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 15,
+      DatapointsToAlarm: 15,
+      TreatMissingData: 'notBreaching',
     });
   });
 
@@ -196,8 +246,16 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-Workers-network-out`,
       AlarmDescription: { 'Fn::Join': ['', [Match.stringLikeRegexp('\\(Auto Scaling group $'), asgRef, Match.stringLikeRegexp('^\\) ')]] },
-      Namespace: 'AWS/EC2', MetricName: 'NetworkOut', Dimensions: asgDimension, Statistic: 'Sum', Period: 60,
-      Threshold: 30 * 4_900_000, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching',
+      Namespace: 'AWS/EC2',
+      MetricName: 'NetworkOut',
+      Dimensions: asgDimension,
+      Statistic: 'Sum',
+      Period: 60,
+      Threshold: 30 * 4_900_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
     });
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ Monitoring: { Enabled: true } }) });
   });
@@ -205,8 +263,16 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
   test('worker restarts: CdkCelery WorkerRestarts by the ASG name, 3 or more per minute', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-Workers-worker-restarts`,
-      Namespace: 'CdkCelery', MetricName: 'WorkerRestarts', Dimensions: asgDimension, Statistic: 'Sum', Period: 60,
-      Threshold: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching',
+      Namespace: 'CdkCelery',
+      MetricName: 'WorkerRestarts',
+      Dimensions: asgDimension,
+      Statistic: 'Sum',
+      Period: 60,
+      Threshold: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
     });
   });
 
@@ -324,7 +390,9 @@ describe('queue metrics', () => {
     });
     // The broker's management port is open to the publisher (and the user's function).
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      FromPort: 443, ToPort: 443, GroupId: { 'Fn::GetAtt': [stack.getLogicalId(broker.connections.securityGroups[0].node.defaultChild as any), 'GroupId'] },
+      FromPort: 443,
+      ToPort: 443,
+      GroupId: { 'Fn::GetAtt': [stack.getLogicalId(broker.connections.securityGroups[0].node.defaultChild as any), 'GroupId'] },
       SourceSecurityGroupId: { 'Fn::GetAtt': [stack.getLogicalId(publisher.connections.securityGroups[0].node.defaultChild as any), 'GroupId'] },
     });
     const queueDims = (queue: string) => [{ Name: 'Broker', Value: BROKER }, { Name: 'Queue', Value: queue }, { Name: 'VirtualHost', Value: 'celery' }];
@@ -335,7 +403,9 @@ describe('queue metrics', () => {
         metricStat('MessageReadyCount', 'Maximum', queueDims('orders'), 'CdkCelery'),
         metricStat('MessageReadyCount', 'Maximum', queueDims('emails'), 'CdkCelery'),
       ]),
-      Threshold: 100_000, EvaluationPeriods: 15, TreatMissingData: 'notBreaching',
+      Threshold: 100_000,
+      EvaluationPeriods: 15,
+      TreatMissingData: 'notBreaching',
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-Workers-no-consumers`,
@@ -343,7 +413,9 @@ describe('queue metrics', () => {
         Match.objectLike({ Expression: 'MAX([IF(consumers0 == 0 AND ready0 > 0, 1, 0), IF(consumers1 == 0 AND ready1 > 0, 1, 0)])', ReturnData: true }),
         metricStat('ConsumerCount', 'Minimum', queueDims('emails'), 'CdkCelery'),
       ]),
-      Threshold: 1, EvaluationPeriods: 3, TreatMissingData: 'notBreaching',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      TreatMissingData: 'notBreaching',
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${BROKER}-celery-Reports-backlog`, MetricName: 'MessageReadyCount', Namespace: 'CdkCelery', Dimensions: queueDims('reports'),
@@ -357,7 +429,9 @@ describe('queue metrics', () => {
     expect(monitoring.queueMetrics).toBe('AMAZON_MQ');
     expect(monitoring.metricsPublisher!.monitoringUser).toBeUndefined();
     template().hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `${BROKER}-celery-Workers-backlog`, Namespace: 'AWS/AmazonMQ', MetricName: 'MessageReadyCount',
+      AlarmName: `${BROKER}-celery-Workers-backlog`,
+      Namespace: 'AWS/AmazonMQ',
+      MetricName: 'MessageReadyCount',
       Dimensions: [{ Name: 'Broker', Value: BROKER }, { Name: 'Queue', Value: 'orders' }, { Name: 'VirtualHost', Value: 'celery' }],
     });
     template().resourceCountIs('Custom::CeleryBrokerUser', 0);
@@ -398,7 +472,8 @@ describe('a three-node cluster', () => {
       AlarmDescription: Match.stringLikeRegexp('^The busiest node of broker'),
     });
     template().hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `${BROKER}-celery-broker-memory`, Threshold: 80,
+      AlarmName: `${BROKER}-celery-broker-memory`,
+      Threshold: 80,
       AlarmDescription: Match.stringLikeRegexp('whether AWS sums or averages them'),
     });
   });
@@ -512,7 +587,9 @@ describe('construction variants', () => {
       ComparisonOperator: 'GreaterThanUpperThreshold',
       ThresholdMetricId: Match.anyValue(),
       Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp('ANOMALY_DETECTION_BAND\\(\\w+,\\s*3\\)') })]),
-      EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringTicketingTopic') }],
     });
     expect(JSON.stringify(build().template().toJSON())).not.toContain('ANOMALY_DETECTION_BAND');

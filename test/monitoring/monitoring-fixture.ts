@@ -58,7 +58,8 @@ export function buildMonitoring(options: MonitoredStackOptions = {}): MonitoredS
     stack = new Stack(app, stackId, { env: options.env === null ? undefined : options.env });
     broker = importedBroker(stack, options.brokerName ? { brokerName: options.brokerName } : {});
   } else {
-    ({ app, stack, vpc, broker } = stackWithBroker(stackId, { env: options.env, broker: { brokerName: options.brokerName, ...options.brokerOptions } }));
+    const brokerOptions = { brokerName: options.brokerName, ...options.brokerOptions };
+    ({ app, stack, vpc, broker } = stackWithBroker(stackId, { env: options.env, broker: brokerOptions }));
   }
   const fleets = fleetSpecs.map(([id, max, queues]) => workerFleet(stack, id, { vpc: vpc!, broker }, max, queues));
   const monitoring = new CeleryMonitoring(stack, 'Monitoring', {

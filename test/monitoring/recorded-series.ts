@@ -226,7 +226,8 @@ export function recordDay(minutes: number, broker: BrokerShape, fleets: FleetSha
           s.setWithDimensions('AWS/AmazonMQ', name, dims, m => (alive(m) ? value(m) : undefined));
         }
         // The publisher reads the management API, which answers only while the broker runs.
-        s.setWithDimensions(BrokerMetricNames.NAMESPACE, name, dims, m => (publishing(m) && alive(m) && !RESTARTING_STATES.includes(state(m)) ? value(m) : undefined));
+        const answers = (m: Minute) => publishing(m) && alive(m) && !RESTARTING_STATES.includes(state(m));
+        s.setWithDimensions(BrokerMetricNames.NAMESPACE, name, dims, m => (answers(m) ? value(m) : undefined));
       }
     }
   }
