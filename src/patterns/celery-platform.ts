@@ -137,10 +137,12 @@ export interface CeleryPlatformProps {
   readonly scaleOnQueueMetrics?: boolean;
 
   /**
-   * Options of the alarms and the dashboard (`CeleryMonitoring`): thresholds, the SNS topic or
-   * alarm actions, names.
-   * @default - the `CeleryMonitoring` defaults: a new SNS topic notified on ALARM and OK, alarm
-   * and dashboard names starting with `<brokerName>-celery`, derived thresholds
+   * Options of the alarms and the dashboard (`CeleryMonitoring`): thresholds, per-alarm
+   * overrides, the paging and ticketing topics or actions, names, the metrics publisher (which
+   * runs in `vpc` with the platform's admin credentials and the application user's subnets).
+   * @default - the `CeleryMonitoring` defaults: a new paging and a new ticketing SNS topic
+   * notified on ALARM and OK, alarm and dashboard names starting with `<brokerName>-celery`,
+   * derived thresholds, the metrics publisher on
    */
   readonly monitoringOptions?: CeleryMonitoringOptions;
 }
@@ -168,8 +170,11 @@ export interface CeleryPlatformProps {
  *   (443) to the application user's function only.
  * - Each fleet scales on its backlog (see `CeleryPlatformFleetOptions.enableBacklogScaling` for
  *   what it scales on per RabbitMQ version).
- * - Broker ingress, memory, CPU, disk, connection and channel storms, stranded work, backlog and
- *   worker restarts raise alarms, with one composite alarm to page on (`CeleryMonitoring`).
+ * - Broker ingress, memory, CPU, disk, connection and channel storms and churn, stranded work,
+ *   backlog (per fleet too) and worker restarts raise tickets; two pages, the mingle incident's
+ *   signature and a broker that stopped reporting, stay quiet while the broker is created or
+ *   rebooted (`CeleryMonitoring`). A metrics publisher reads the fleets' queues on RabbitMQ 4,
+ *   as a read-only user, for the per-fleet alarms and scaling.
  *
  * Construct ids are part of your infrastructure's identity: the broker is `Broker`, the
  * application user `ApplicationUser`, the alarms `Monitoring`, each fleet `Fleets/<name>` and its
@@ -370,8 +375,9 @@ export class CeleryPlatform extends Construct {
   /**
    * Add a worker fleet after construction. It gets what the fleets given in `fleets` get: the
    * platform's credentials (and its queues added to the application user's permissions), AMQPS
-   * to the broker, backlog scaling, its alarms, its place in the composite alarm and the
-   * dashboard, and a start that waits for the application user.
+   * to the broker, backlog scaling, its alarms, its place in the ingress-storm page and the
+   * dashboard, its queues in the metrics publisher, and a start that waits for the application
+   * user.
    *
    * @param name The fleet's name, 1 to 32 letters, digits, `_` and `-`, starting with a letter and
    * unique in the platform: its construct id (`Fleets/<name>`) and part of its alarm names
