@@ -1,5 +1,5 @@
-import { CeleryWorkerCommand, DEFAULT_REVOKES_MAX, renderCeleryWorkerCommand } from '../src/workers/render';
-import { HARNESS_APP } from '../test/harness/celery';
+import { DEFAULT_REVOKES_MAX, renderCeleryWorkerCommand } from '../src/workers/render';
+import { HARNESS_APP, WorkerCommandLine } from '../test/harness/celery';
 
 /** What a benchmark fleet runs: Celery's defaults, or the command the fleet construct renders. */
 export type Variant = 'baseline' | 'generated';
@@ -23,7 +23,7 @@ export const CELERY_DEFAULT_REVOKES_MAX = 50_000;
  *
  * generated: `renderCeleryWorkerCommand`, the argv and environment the fleet puts in user data.
  */
-export function workerCommand(variant: Variant, nodeName: string): CeleryWorkerCommand {
+export function workerCommand(variant: Variant, nodeName: string): WorkerCommandLine {
   if (variant === 'generated') {
     return renderCeleryWorkerCommand({ app: HARNESS_APP, hostname: nodeName, concurrency: BENCH_CONCURRENCY });
   }
@@ -37,7 +37,7 @@ export function workerCommand(variant: Variant, nodeName: string): CeleryWorkerC
  * How many revoked ids a worker of this command keeps: `CELERY_WORKER_REVOKES_MAX` from its
  * environment on Celery >= 5.3 (read at import time), Celery's 50 000 before.
  */
-export function revokedCap(command: CeleryWorkerCommand, celeryVersion: string): number {
+export function revokedCap(command: WorkerCommandLine, celeryVersion: string): number {
   const [major, minor] = celeryVersion.split('.').map(Number);
   const readsEnvironment = major > 5 || (major === 5 && minor >= 3);
   const configured = command.environment.CELERY_WORKER_REVOKES_MAX;

@@ -5,7 +5,8 @@ import { Construct } from 'constructs';
 import { RabbitMqBrokerAttributes } from './rabbitmq-broker-attributes';
 import { RabbitMqBrokerBase } from './rabbitmq-broker-base';
 import { AMQPS_PORT } from './rabbitmq-broker-ports';
-import { validateBrokerName } from './rabbitmq-broker-rules';
+import { validateBrokerName, validateEngineVersion } from './rabbitmq-broker-rules';
+import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
 
 const BROKER_ID_FORMAT = /^b-[A-Za-z0-9-]+$/;
 
@@ -21,6 +22,7 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
   public readonly connections: ec2.Connections;
   public readonly credentials?: secretsmanager.ISecret;
   public readonly consumerTimeout?: Duration;
+  public readonly engineVersion?: RabbitMqEngineVersion;
 
   constructor(scope: Construct, id: string, attrs: RabbitMqBrokerAttributes) {
     super(scope, id);
@@ -44,5 +46,7 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
     });
     this.credentials = attrs.credentials;
     this.consumerTimeout = attrs.consumerTimeout;
+    if (attrs.engineVersion) validateEngineVersion(attrs.engineVersion, { existingBroker: true });
+    this.engineVersion = attrs.engineVersion;
   }
 }

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
 
 /** What `RabbitMqBroker.fromRabbitMqBrokerAttributes` needs to know about an existing broker. */
 export interface RabbitMqBrokerAttributes {
@@ -41,4 +42,11 @@ export interface RabbitMqBrokerAttributes {
    * @default - unknown
    */
   readonly consumerTimeout?: Duration;
+
+  /**
+   * The broker's engine version. Worker fleets render what the version needs (quorum task queues
+   * on RabbitMQ 4, exclusive remote-control queues from 4.3); give it for a RabbitMQ 4 broker.
+   * @default - unknown: fleets declare no queue type (the broker's default applies) and warn
+   */
+  readonly engineVersion?: RabbitMqEngineVersion;
 }

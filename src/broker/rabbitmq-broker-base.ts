@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AMQPS_PORT, MANAGEMENT_PORT } from './rabbitmq-broker-ports';
 import { IRabbitMqBroker } from './rabbitmq-broker-ref';
+import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
 
 /** CloudWatch namespace of Amazon MQ metrics. */
 export const AMAZON_MQ_METRICS_NAMESPACE = 'AWS/AmazonMQ';
@@ -40,6 +41,7 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
   public abstract readonly connections: ec2.Connections;
   public abstract readonly credentials?: secretsmanager.ISecret;
   public abstract readonly consumerTimeout?: Duration;
+  public abstract readonly engineVersion?: RabbitMqEngineVersion;
 
   /** Credential-free AMQPS URL, `amqps://HOST:5671`. */
   public get amqpsUrl(): string {

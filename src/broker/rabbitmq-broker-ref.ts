@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
 
 /**
  * An Amazon MQ for RabbitMQ broker, created by this library or imported.
@@ -65,6 +66,13 @@ export interface IRabbitMqBroker extends IResource, ec2.IConnectable {
    * must stay below it. `Duration.millis(0)` means no timeout.
    */
   readonly consumerTimeout?: Duration;
+
+  /**
+   * The broker's engine version: what a worker fleet renders its queue declarations and
+   * remote-control settings for (RabbitMQ 4 declares quorum queues by default).
+   * Undefined for an imported broker whose version was not given.
+   */
+  readonly engineVersion?: RabbitMqEngineVersion;
 
   /**
    * Return the given named metric for this broker (namespace `AWS/AmazonMQ`,

@@ -37,14 +37,21 @@ const TIME_OF_DAY_FORMAT = /^([01]\d|2[0-3]):[0-5]\d$/;
 /** `UTC`, an IANA name (`Europe/Paris`) or a UTC offset (`UTC+01:00`). */
 const TIME_ZONE_FORMAT = /^[A-Za-z][A-Za-z0-9_+:\-/]{0,63}$/;
 
-export function validateEngineVersion(engineVersion: RabbitMqEngineVersion): void {
+/**
+ * A new broker needs a supported version; an existing (imported) broker may run any version
+ * Amazon MQ ever had, so only the format is checked there.
+ */
+export function validateEngineVersion(engineVersion: RabbitMqEngineVersion, options: { existingBroker?: boolean } = {}): void {
   const version = engineVersion.version;
   if (Token.isUnresolved(version)) return;
-  const allowed = `use ${SUPPORTED_NEW_BROKER_ENGINE_VERSIONS.join(' or ')} (RabbitMqEngineVersion.V3_13, RabbitMqEngineVersion.V4_2)`;
+  const allowed = options.existingBroker
+    ? 'use the version the broker runs, for example 3.13 or 4.2'
+    : `use ${SUPPORTED_NEW_BROKER_ENGINE_VERSIONS.join(' or ')} (RabbitMqEngineVersion.V3_13, RabbitMqEngineVersion.V4_2)`;
   const match = ENGINE_VERSION_FORMAT.exec(version);
   if (!match) {
     throw new Error(`engineVersion: ${JSON.stringify(version)} is not allowed; ${allowed}, in the MAJOR.MINOR format`);
   }
+  if (options.existingBroker) return;
   const major = Number(match[1]);
   const minor = Number(match[2]);
   if (major < 3 || (major === 3 && minor < 13)) {

@@ -16,13 +16,19 @@ export const UPGRADE_ONLY_ENGINE_VERSIONS = ['4.3'];
 export const ENGINE_VERSION_FORMAT = /^(\d+)\.(\d+)(\.\d+)?$/;
 
 /**
- * A RabbitMQ engine version of Amazon MQ.
+ * A RabbitMQ engine version of Amazon MQ, and what it changes for Celery.
  *
- * RabbitMQ 4.x on Amazon MQ declares quorum queues by default. Quorum queues refuse global QoS
- * (`basic.qos` with `global=true`), which Celery used for its prefetch limit: use Celery 5.5 or
- * later, whose `worker_detect_quorum_queues` setting (on by default) notices quorum queues and
- * switches to per-consumer QoS. Celery 5.4 and older need RabbitMQ 3.13 or queues declared as
- * classic (`x-queue-type: classic`).
+ * - RabbitMQ 4.2 on Amazon MQ makes a queue declared without a type a quorum queue. Quorum queues
+ *   refuse global QoS (`basic.qos` with `global=true`), which Celery uses for its prefetch limit
+ *   unless its own configuration declares the queues it consumes as quorum queues
+ *   (`worker_detect_quorum_queues` only looks there, not at the broker's default). A worker fleet
+ *   on such a broker therefore declares its task queues as quorum queues itself, which needs
+ *   Celery 5.5 or later.
+ * - RabbitMQ 4.3 also refuses transient non-exclusive queues (Celery's remote-control and event
+ *   queues unless `control_queue_exclusive`/`event_queue_exclusive`, Celery 5.6 or later) and
+ *   global QoS (so classic task queues cannot be consumed by Celery there at all).
+ *
+ * See `CeleryWorkerFleet` and the README's "RabbitMQ 4" section for what the fleet renders.
  */
 export class RabbitMqEngineVersion {
   /**
@@ -66,6 +72,35 @@ export class RabbitMqEngineVersion {
     if (Token.isUnresolved(this.version)) return undefined;
     const match = ENGINE_VERSION_FORMAT.exec(this.version);
     return match ? Number(match[1]) : undefined;
+  }
+
+  /**
+   * The minor version, or undefined when the version is a token or not in the `MAJOR.MINOR` format.
+   */
+  public get minorVersion(): number | undefined {
+    if (Token.isUnresolved(this.version)) return undefined;
+    const match = ENGINE_VERSION_FORMAT.exec(this.version);
+    return match ? Number(match[2]) : undefined;
+  }
+
+  /**
+   * Whether a queue declared without a queue type becomes a quorum queue (RabbitMQ 4 on Amazon MQ),
+   * or undefined when the version is not known at synth time.
+   */
+  public get quorumQueuesByDefault(): boolean | undefined {
+    const major = this.majorVersion;
+    return major === undefined ? undefined : major >= 4;
+  }
+
+  /**
+   * Whether the broker refuses transient (non-durable) non-exclusive queues and global QoS
+   * (Amazon MQ 4.3 and later), or undefined when the version is not known at synth time.
+   */
+  public get refusesTransientQueuesAndGlobalQos(): boolean | undefined {
+    const major = this.majorVersion;
+    const minor = this.minorVersion;
+    if (major === undefined || minor === undefined) return undefined;
+    return major > 4 || (major === 4 && minor >= 3);
   }
 
   /** Whether this version can only be reached by upgrading an existing broker. */

@@ -7,7 +7,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ICeleryWorkerFleet } from './celery-worker-fleet-ref';
 import {
-  BootScriptOptions, CeleryPool, CeleryWorkerCommandOptions, DEFAULT_READINESS_TIMEOUT, DEFAULT_RESTART_JITTER, DEFAULT_START_LIMIT_BURST,
+  BootScriptOptions, CeleryPool, CeleryWorkerCommandOptions, celeryVersionAtLeast,
+  DEFAULT_READINESS_TIMEOUT, DEFAULT_RESTART_JITTER, DEFAULT_START_LIMIT_BURST,
   DEFAULT_START_LIMIT_INTERVAL, PeriodicRestartOptions, renderBootScript, renderCeleryWorkerCommand, validatePeriodicRestart,
   workerStopTimeout,
 } from './render';
@@ -308,6 +309,12 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
       }));
     }
     const code = props.code.bind(this, this.role);
+    const brokerOptions = { engineVersion: props.broker.engineVersion };
+    const { celeryRequirement } = renderCeleryWorkerCommand({ ...props, celeryExecutable: '/bin/celery' }, brokerOptions);
+    if (code.celeryVersion && !celeryVersionAtLeast(code.celeryVersion, celeryRequirement.version)) {
+      throw new Error(`${this.node.path}: code: the application's Celery is ${code.celeryVersion} (${code.celeryVersionSource ?? 'from the worker code'}), `
+        + `but on this broker (engine version ${props.broker.engineVersion?.version ?? 'unknown'}) ${celeryRequirement.reason}: use Celery ${celeryRequirement.version} or later.`);
+    }
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -331,6 +338,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
 
     const bootOptions: Omit<BootScriptOptions, 'signal'> = {
       worker,
+      broker: brokerOptions,
       user: props.user ?? 'celery',
       workingDirectory: code.workingDirectory,
       code: code.bucketName && code.objectKey ? { bucketName: code.bucketName, objectKey: code.objectKey } : undefined,
@@ -557,6 +565,12 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
 
   private addWarnings(props: CeleryWorkerFleetProps): void {
     const warn = (id: string, message: string) => Annotations.of(this).addWarningV2(`cdk-celery:${id}`, message);
+    if (!props.broker.engineVersion && !props.queueType) {
+      warn('engineVersionUnknown', 'The broker\'s engine version is unknown (an imported broker without engineVersion), so the workers declare no queue type. On RabbitMQ 4, where Amazon MQ makes untyped queues quorum queues, they would crash-loop (global QoS on a quorum queue). Pass engineVersion to RabbitMqBroker.fromRabbitMqBrokerAttributes, or set queueType.');
+    }
+    if (props.nativeDelayedDelivery === false) {
+      warn('nativeDelayedDeliveryOff', 'nativeDelayedDelivery is false: ETA and countdown tasks (and retries with a countdown) are held by the workers until due, each taking a prefetch slot of a quorum queue consumer, so a worker holding as many of them as its prefetch limit takes no other task meanwhile.');
+    }
     if (props.enableRemoteControl === false) {
       warn('remoteControlOff', 'enableRemoteControl is false: revoke, inspect, ping and Flower\'s inspect pages stop working, and boot readiness falls back to the worker\'s "ready." log line.');
     }
@@ -638,6 +652,8 @@ function pickWorkerOptions(props: CeleryWorkerFleetProps): CeleryWorkerCommandOp
     enableHeartbeatEvents: props.enableHeartbeatEvents,
     settings: props.settings,
     extraArguments: props.extraArguments,
+    queueType: props.queueType,
+    nativeDelayedDelivery: props.nativeDelayedDelivery,
   };
 }
 
@@ -652,8 +668,8 @@ function validateFleetProps(props: CeleryWorkerFleetProps, minCapacity: number, 
   if (props.celeryExecutable !== undefined) {
     throw new Error(`celeryExecutable: "${props.celeryExecutable}" cannot be set on the fleet; the code decides it (WorkerCode.preinstalled({ celeryExecutable, workingDirectory }) for a custom image).`);
   }
-  // The renderer validates every command option and names the prop.
-  renderCeleryWorkerCommand({ ...props, celeryExecutable: '/bin/celery' });
+  // The renderer validates every command option (and the queue type against the broker) and names the prop.
+  renderCeleryWorkerCommand({ ...props, celeryExecutable: '/bin/celery' }, { engineVersion: props.broker.engineVersion });
   wholeNumber('minCapacity', props.minCapacity, 0);
   wholeNumber('maxCapacity', props.maxCapacity, 1);
   if (!Token.isUnresolved(minCapacity) && !Token.isUnresolved(maxCapacity) && minCapacity > maxCapacity) {

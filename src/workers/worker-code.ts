@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'fs';
+import { existsSync, readFileSync, statSync } from 'fs';
+import { join } from 'path';
 import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -31,6 +32,18 @@ export interface WorkerCodeConfig {
   readonly celeryExecutable: string;
   /** Working directory of the worker. */
   readonly workingDirectory: string;
+  /**
+   * The Celery version the code runs, when it is known at synth time (an exact pin in the
+   * asset's `requirements.txt`, or `PreinstalledWorkerCodeOptions.celeryVersion`): the fleet refuses
+   * a version older than its broker needs. Otherwise the boot script checks it on the instance.
+   * @default - unknown at synth time
+   */
+  readonly celeryVersion?: string;
+  /**
+   * Where `celeryVersion` comes from, for error messages.
+   * @default - none
+   */
+  readonly celeryVersionSource?: string;
 }
 
 /** Options of `WorkerCode.preinstalled`. */
@@ -39,6 +52,12 @@ export interface PreinstalledWorkerCodeOptions {
   readonly celeryExecutable: string;
   /** Absolute path of the directory the worker runs in (where the application module is importable). */
   readonly workingDirectory: string;
+  /**
+   * The Celery version installed in the image (for example `5.6.3`), so that a version older than
+   * the broker needs is refused at synth time rather than at boot.
+   * @default - unknown: the boot script checks it on the instance
+   */
+  readonly celeryVersion?: string;
 }
 
 /**
@@ -81,6 +100,9 @@ export abstract class WorkerCode {
    * in (absolute paths without spaces, quotes, `$`, `%` or backslashes)
    */
   public static preinstalled(options: PreinstalledWorkerCodeOptions): WorkerCode {
+    if (options.celeryVersion !== undefined && !Token.isUnresolved(options.celeryVersion) && !CELERY_VERSION_FORMAT.test(options.celeryVersion)) {
+      throw new Error(`code: WorkerCode.preinstalled celeryVersion ${JSON.stringify(options.celeryVersion)} is not a Celery version; give MAJOR.MINOR or MAJOR.MINOR.PATCH, for example "5.6.3".`);
+    }
     for (const [prop, value] of [['celeryExecutable', options.celeryExecutable], ['workingDirectory', options.workingDirectory]]) {
       if (!Token.isUnresolved(value) && (!value.startsWith('/') || /[\s"'\\$`%]/.test(value))) {
         throw new Error(`code: WorkerCode.preinstalled ${prop} ${JSON.stringify(value)} must be an absolute path without spaces, quotes, $, % or backslashes.`);
@@ -106,12 +128,16 @@ class AssetWorkerCode extends WorkerCode {
     const asset = new s3assets.Asset(scope, 'Code', { ...this.options, path: this.path });
     // The object only, not the whole asset bucket.
     asset.bucket.grantRead(grantee, asset.s3ObjectKey);
+    const requirements = join(this.path, 'requirements.txt');
+    const celeryVersion = existsSync(requirements) ? pinnedCeleryVersion(readFileSync(requirements, 'utf8')) : undefined;
     return {
       bucketName: asset.s3BucketName,
       objectKey: asset.s3ObjectKey,
       virtualEnvDirectory: VIRTUAL_ENV_DIRECTORY,
       celeryExecutable: `${VIRTUAL_ENV_DIRECTORY}/bin/celery`,
       workingDirectory: APPLICATION_DIRECTORY,
+      celeryVersion,
+      celeryVersionSource: celeryVersion ? `pinned in ${requirements}` : undefined,
     };
   }
 }
@@ -135,6 +161,26 @@ class PreinstalledWorkerCode extends WorkerCode {
   constructor(private readonly options: PreinstalledWorkerCodeOptions) { super(); }
 
   public bind(): WorkerCodeConfig {
-    return { celeryExecutable: this.options.celeryExecutable, workingDirectory: this.options.workingDirectory };
+    return {
+      celeryExecutable: this.options.celeryExecutable,
+      workingDirectory: this.options.workingDirectory,
+      celeryVersion: this.options.celeryVersion,
+      celeryVersionSource: this.options.celeryVersion ? 'WorkerCode.preinstalled celeryVersion' : undefined,
+    };
   }
+}
+
+const CELERY_VERSION_FORMAT = /^\d+\.\d+(\.\d+)?([a-z0-9.+-]*)$/i;
+
+/**
+ * The version an exact `celery==X` (or `celery[extras]==X`) line of a requirements file pins, if
+ * any. Ranges (`>=`, `~=`) leave the choice to pip, so they say nothing for certain.
+ */
+function pinnedCeleryVersion(requirements: string): string | undefined {
+  for (const raw of requirements.split(/\r?\n/)) {
+    const line = raw.replace(/\s+#.*$/, '').trim();
+    const match = /^celery(\[[^\]]*\])?\s*===?\s*([0-9][A-Za-z0-9.+-]*)\s*(;.*)?$/i.exec(line);
+    if (match) return match[2];
+  }
+  return undefined;
 }

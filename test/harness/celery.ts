@@ -1,10 +1,20 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { hostname, tmpdir } from 'os';
 import { join } from 'path';
+import type { RabbitMqProfile } from './rabbitmq';
+import { ensureRabbitMq4RootMounts, inRootArgv, RABBITMQ4_ROOT, rabbitMq4RootInstalled } from './rabbitmq4-root';
 import { pollUntil, Reaper, taggedProcesses, withTimeout } from './reaper';
 import { runCommand } from './run-command';
-import type { CeleryWorkerCommand } from '../../src/workers/render';
+import { RabbitMqEngineVersion } from '../../src/broker/rabbitmq-engine-version';
+import type { CeleryRequirement, CeleryWorkerCommand } from '../../src/workers/render';
+import { celeryVersionAtLeast } from '../../src/workers/render/broker-settings';
+import { renderCeleryClientModule } from '../../src/workers/render/celery-client';
+import { renderCeleryWorkerCommand } from '../../src/workers/render/celery-worker-command';
+import { CELERY_CLIENT_MODULE } from '../../src/workers/render/instance-layout';
+
+/** What the harness runs: a rendered command's argv and environment, or a hand-written one (a baseline). */
+export type WorkerCommandLine = Pick<CeleryWorkerCommand, 'argv' | 'environment'>;
 
 /** Where the harness' Celery application (`harness_tasks`) lives: the workers' working directory. */
 export const HARNESS_APP_DIR = join(__dirname, 'app');
@@ -24,6 +34,21 @@ export interface CeleryInstall {
   readonly version?: string;
   /** Why the installation is absent (executable or module missing); unset when present. */
   readonly absent?: string;
+  /**
+   * Installed in the Debian 13 root (rabbitmq4-root.ts): `python` and `celery` are paths inside
+   * it, and every command runs through chroot (see `installCommand`).
+   */
+  readonly inRoot?: boolean;
+}
+
+/**
+ * How to run `argv` (whose paths are the installation's) in `cwd`: as it is, or through chroot
+ * into the Debian 13 root, where the repository and the temporary directory have the same paths.
+ */
+export function installCommand(install: CeleryInstall, argv: string[], cwd: string): string[] {
+  if (!install.inRoot) return argv;
+  ensureRabbitMq4RootMounts();
+  return inRootArgv(argv, { cwd });
 }
 
 /**
@@ -35,22 +60,27 @@ export const DEFAULT_VENV_DIR = '/opt/cdk-celery-test/venv';
 let installs: CeleryInstall[] | undefined;
 
 /**
- * The two Celery lines of the test matrix: Debian's 5.2.6 (exits 0 after a crash) and the venv's
- * current release (`CELERY_VENV_DIR`, default `DEFAULT_VENV_DIR`). Both are installed by
+ * The three Celery lines of the test matrix: Debian 12's 5.2.6 (exits 0 after a crash), Debian
+ * 13's 5.5.2 (the first with quorum-queue support, in the RabbitMQ 4 root) and the venv's current
+ * release (`CELERY_VENV_DIR`, default `DEFAULT_VENV_DIR`). All are installed by
  * scripts/install-test-deps.sh. An installation counts as absent only when its interpreter or
  * its `celery` module is missing; any other failure to load Celery throws.
  */
 export function celeryInstalls(): CeleryInstall[] {
   if (installs) return installs;
   const venv = process.env.CELERY_VENV_DIR ?? DEFAULT_VENV_DIR;
-  const candidates = [
+  const candidates: CeleryInstall[] = [
     { label: 'debian', python: '/usr/bin/python3', celery: ['/usr/bin/python3', '-m', 'celery'] },
+    { label: 'trixie', python: '/usr/bin/python3', celery: ['/usr/bin/python3', '-m', 'celery'], inRoot: true },
     { label: 'venv', python: join(venv, 'bin', 'python'), celery: [join(venv, 'bin', 'celery')] },
   ];
   installs = candidates.map((c) => {
-    if (!existsSync(c.python)) return { ...c, absent: `${c.python} does not exist (run scripts/install-test-deps.sh)` };
-    if (!existsSync(c.celery[0])) return { ...c, absent: `${c.celery[0]} does not exist (run scripts/install-test-deps.sh)` };
-    const probe = spawnSync(c.python, ['-c', 'import celery, sys; sys.stdout.write(celery.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+    if (c.inRoot && !rabbitMq4RootInstalled()) return { ...c, absent: `${RABBITMQ4_ROOT} is not installed (run scripts/install-test-deps.sh)` };
+    const onHost = (path: string) => (c.inRoot ? join(RABBITMQ4_ROOT, path) : path);
+    if (!existsSync(onHost(c.python))) return { ...c, absent: `${c.python} does not exist (run scripts/install-test-deps.sh)` };
+    if (!existsSync(onHost(c.celery[0]))) return { ...c, absent: `${c.celery[0]} does not exist (run scripts/install-test-deps.sh)` };
+    const probeArgv = installCommand(c, [c.python, '-c', 'import celery, sys; sys.stdout.write(celery.__version__)'], '/');
+    const probe = spawnSync(probeArgv[0], probeArgv.slice(1), { encoding: 'utf8', timeout: 60_000 });
     if (probe.status !== 0) {
       if (/ModuleNotFoundError: No module named 'celery'/.test(probe.stderr)) {
         return { ...c, absent: `no celery module for ${c.python} (run scripts/install-test-deps.sh)` };
@@ -63,11 +93,34 @@ export function celeryInstalls(): CeleryInstall[] {
 }
 
 /**
- * A test per Celery installation. An absent installation gets a skipped test whose title, and a
- * warning, say why; a present one runs `fn`.
+ * The oldest Celery the generated worker command runs on for a broker profile: the library's own
+ * rule (`renderCeleryWorkerCommand`'s `celeryRequirement` with the default options).
  */
-export function testEachCelery(name: string, fn: (install: CeleryInstall) => Promise<void>, timeoutMs?: number): void {
+export function celeryRequirementFor(profile: Pick<RabbitMqProfile, 'engineVersion'>): CeleryRequirement {
+  return renderCeleryWorkerCommand({ app: HARNESS_APP }, { engineVersion: RabbitMqEngineVersion.of(profile.engineVersion) }).celeryRequirement;
+}
+
+/** Whether an installation can run the generated worker command on a broker profile. */
+export function celeryRunsOn(install: CeleryInstall, profile: Pick<RabbitMqProfile, 'engineVersion'>): boolean {
+  return install.version !== undefined && celeryVersionAtLeast(install.version, celeryRequirementFor(profile).version);
+}
+
+/**
+ * A test per Celery installation. An absent installation gets a skipped test whose title, and a
+ * warning, say why; a present one runs `fn`. With `profile`, only the installations the generated
+ * command runs on there take part (Celery 5.2 cannot consume quorum queues: the tests that show
+ * that it is refused are separate); the cells are the README's tested matrix.
+ */
+export function testEachCelery(name: string, fn: (install: CeleryInstall) => Promise<void>, timeoutMs?: number,
+  options: {
+    profile?: RabbitMqProfile;
+    /** Only installations on the host (not in the RabbitMQ 4 root), for tests that run Celery where chroot cannot. */
+    hostOnly?: boolean;
+  } = {}): void {
+  const profile = options.profile;
   for (const install of celeryInstalls()) {
+    if (profile && !install.absent && !celeryRunsOn(install, profile)) continue;
+    if (options.hostOnly && install.inRoot) continue;
     if (install.absent) {
       // eslint-disable-next-line no-console
       console.warn(`skipping "${name}" on ${install.label}: ${install.absent}`);
@@ -97,7 +150,7 @@ export function expandNodeName(argv: string[]): string {
 export interface StartWorkerOptions {
   readonly install: CeleryInstall;
   /** The command as rendered; argv[0] is replaced by the installation's `celery`, nothing else changes. */
-  readonly command: CeleryWorkerCommand;
+  readonly command: WorkerCommandLine;
   /** `CELERY_BROKER_URL` (on an instance it comes from the unit's EnvironmentFile). */
   readonly brokerUrl: string;
   /** Working directory (where `-A` is importable). */
@@ -153,7 +206,7 @@ const READY_TIMEOUT_MS = 60_000;
 const BASE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: tmpdir(), PYTHONDONTWRITEBYTECODE: '1' };
 
 /** argv[0] replaced by the installation's celery; the rest exactly as rendered. */
-export function workerArgv(install: CeleryInstall, command: CeleryWorkerCommand): string[] {
+export function workerArgv(install: CeleryInstall, command: WorkerCommandLine): string[] {
   return [...install.celery, ...command.argv.slice(1)];
 }
 
@@ -171,8 +224,10 @@ export function startWorker(options: StartWorkerOptions): CeleryWorker {
   }
   const reaper = Reaper.start('celery');
   const env = { ...BASE_ENV, ...options.command.environment, CELERY_BROKER_URL: options.brokerUrl, ...options.env, ...reaper.env };
-  const child: ChildProcess = spawn(argv[0], argv.slice(1), {
-    cwd: options.cwd ?? HARNESS_APP_DIR, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  const cwd = options.cwd ?? HARNESS_APP_DIR;
+  const spawned = installCommand(options.install, argv, cwd);
+  const child: ChildProcess = spawn(spawned[0], spawned.slice(1), {
+    cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (d) => { output += d; });
@@ -216,7 +271,9 @@ export function startWorker(options: StartWorkerOptions): CeleryWorker {
         // Without INFO there is no "ready." line; remote control answers once the consumer runs.
         await pollUntil(async () => {
           if (exitInfo) throw new Error(`${nodeName} exited (${exitInfo.code ?? exitInfo.signal}) before it was ready:\n${describe()}`);
-          return ping(options.install, { brokerUrl: options.brokerUrl, app: appOf(argv), cwd: options.cwd, nodeName });
+          return ping(options.install, {
+            brokerUrl: options.brokerUrl, app: appOf(argv), cwd: options.cwd, nodeName, exclusiveControlQueues: exclusiveControlQueues(argv),
+          });
         }, { timeoutMs, intervalMs: 500, what: `${nodeName} answering inspect ping`, describe });
         return;
       }
@@ -268,6 +325,11 @@ function logsInfo(argv: string[]): boolean {
   return false; // Celery's default level is WARNING
 }
 
+/** Whether the worker's settings make its remote-control queues exclusive (clients must follow). */
+function exclusiveControlQueues(argv: string[]): boolean {
+  return argv.slice(argv.indexOf('--') + 1).some((a) => /^control_queue_exclusive=(\(bool\))?true$/i.test(a));
+}
+
 function appOf(argv: string[]): string {
   const i = argv.findIndex((a) => a === '-A' || a === '--app');
   if (i < 0) throw new Error(`no -A in ${argv.join(' ')}`);
@@ -285,12 +347,17 @@ export interface DriverOptions {
   /** Where `app` is importable. */
   readonly cwd?: string;
   readonly timeoutMs?: number;
+  /** A Python file run with `app` in scope before the command: the producer's own settings. */
+  readonly configure?: string;
 }
 
 /** Run the Python driver (`celery_driver.py`) with an installation's interpreter; parsed JSON output. */
 export async function runDriver<T>(install: CeleryInstall, args: string[], options: DriverOptions): Promise<T> {
-  const stdout = await runCommand(install.python, [DRIVER, '--app', options.app ?? HARNESS_APP, ...args], {
-    cwd: options.cwd ?? HARNESS_APP_DIR,
+  const cwd = options.cwd ?? HARNESS_APP_DIR;
+  const configure = options.configure ? ['--configure', options.configure] : [];
+  const argv = installCommand(install, [install.python, DRIVER, '--app', options.app ?? HARNESS_APP, ...configure, ...args], cwd);
+  const stdout = await runCommand(argv[0], argv.slice(1), {
+    cwd,
     env: { ...BASE_ENV, CELERY_BROKER_URL: options.brokerUrl },
     timeoutMs: options.timeoutMs ?? 120_000,
     label: 'celery_driver',
@@ -304,10 +371,11 @@ export async function runDriver<T>(install: CeleryInstall, args: string[], optio
 
 /** Send `count` tasks named `task` (one connection); resolves their ids. */
 export async function sendTasks(install: CeleryInstall, task: string, options: DriverOptions & {
-  count?: number; args?: unknown[]; kwargs?: { [k: string]: unknown }; queue?: string;
+  count?: number; args?: unknown[]; kwargs?: { [k: string]: unknown }; queue?: string; countdown?: number;
 }): Promise<string[]> {
   const args = ['send', task, '--count', String(options.count ?? 1), '--args', JSON.stringify(options.args ?? []),
-    '--kwargs', JSON.stringify(options.kwargs ?? {}), ...(options.queue ? ['--queue', options.queue] : [])];
+    '--kwargs', JSON.stringify(options.kwargs ?? {}), ...(options.queue ? ['--queue', options.queue] : []),
+    ...(options.countdown !== undefined ? ['--countdown', String(options.countdown)] : [])];
   return (await runDriver<{ ids: string[] }>(install, args, options)).ids;
 }
 
@@ -329,12 +397,33 @@ export async function control(install: CeleryInstall, method: string, options: D
   await runDriver(install, ['control', method, ...(options.nodes ?? []).flatMap((n) => ['--node', n])], options);
 }
 
-/** `celery inspect ping -d NODE` with the installation's own CLI, as the boot script's readiness check runs it. */
-export function ping(install: CeleryInstall, options: DriverOptions & { nodeName: string }): Promise<boolean> {
+let clientModuleDir: string | undefined;
+
+/**
+ * `celery inspect ping -d NODE` with the installation's own CLI, as an instance's `celery-ctl`
+ * (and so the boot script's readiness check) runs it: `-A cdk_celery_client`, the rendered module
+ * that re-exports the app with the client settings the broker needs (`exclusiveControlQueues`).
+ */
+export function ping(install: CeleryInstall, options: DriverOptions & { nodeName: string; exclusiveControlQueues?: boolean }): Promise<boolean> {
+  if (!clientModuleDir) {
+    // Under the shared temporary directory, so Celery in the RabbitMQ 4 root imports it too.
+    clientModuleDir = mkdtempSync(join(tmpdir(), 'cdk-celery-client-'));
+    Reaper.start('client-module', [clientModuleDir]);
+    writeFileSync(join(clientModuleDir, `${CELERY_CLIENT_MODULE}.py`), renderCeleryClientModule());
+  }
+  const moduleDir = clientModuleDir;
   return new Promise((resolvePromise) => {
-    const child = spawn(install.celery[0], [...install.celery.slice(1), '-A', options.app ?? HARNESS_APP, 'inspect', 'ping', '-d', options.nodeName, '--timeout', '2'], {
-      cwd: options.cwd ?? HARNESS_APP_DIR,
-      env: { ...BASE_ENV, CELERY_BROKER_URL: options.brokerUrl },
+    const cwd = options.cwd ?? HARNESS_APP_DIR;
+    const argv = installCommand(install, [...install.celery, '-A', CELERY_CLIENT_MODULE, 'inspect', 'ping', '-d', options.nodeName, '--timeout', '2'], cwd);
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd,
+      env: {
+        ...BASE_ENV,
+        CELERY_BROKER_URL: options.brokerUrl,
+        CDK_CELERY_APP: options.app ?? HARNESS_APP,
+        CDK_CELERY_EXCLUSIVE_CONTROL_QUEUES: options.exclusiveControlQueues ? '1' : '0',
+        PYTHONPATH: moduleDir,
+      },
       stdio: 'ignore',
       timeout: options.timeoutMs ?? 30_000,
       killSignal: 'SIGKILL',

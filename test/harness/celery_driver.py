@@ -1,7 +1,8 @@
 """Client side of the end-to-end tests: send tasks, revoke ids, ask workers things.
 
-Usage: celery_driver.py --app SPEC COMMAND [OPTIONS]; prints one JSON document on stdout.
-  send TASK --count N [--args JSON] [--kwargs JSON] [--queue Q]   ids of the sent tasks
+Usage: celery_driver.py --app SPEC [--configure FILE] COMMAND [OPTIONS]; prints one JSON document.
+  --configure FILE   Python run with `app` in scope before the command (a producer's settings)
+  send TASK --count N [--args JSON] [--kwargs JSON] [--queue Q] [--countdown S]   ids of the sent tasks
   revoke --count N [--chunk K]       revoke N random task ids (broadcast), in chunks of K
   inspect METHOD [--node NAME] [--timeout S]    replies of `inspect METHOD` (revoked: sizes only)
   control METHOD [--node NAME]       broadcast a remote control command (e.g. shutdown), no reply
@@ -18,6 +19,7 @@ from celery.app.utils import find_app
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--app", required=True)
+    parser.add_argument("--configure")
     sub = parser.add_subparsers(dest="command", required=True)
     send = sub.add_parser("send")
     send.add_argument("task")
@@ -25,6 +27,7 @@ def main():
     send.add_argument("--args", default="[]")
     send.add_argument("--kwargs", default="{}")
     send.add_argument("--queue")
+    send.add_argument("--countdown", type=float)
     revoke = sub.add_parser("revoke")
     revoke.add_argument("--count", type=int, required=True)
     revoke.add_argument("--chunk", type=int, default=5000)
@@ -38,9 +41,14 @@ def main():
     opts = parser.parse_args()
 
     app = find_app(opts.app)
+    if opts.configure:
+        with open(opts.configure) as f:
+            exec(compile(f.read(), opts.configure, "exec"), {"app": app})
     if opts.command == "send":
         ids = []
         options = {"queue": opts.queue} if opts.queue else {}
+        if opts.countdown is not None:
+            options["countdown"] = opts.countdown
         with app.producer_or_acquire() as producer:
             for _ in range(opts.count):
                 task_id = str(uuid.uuid4())

@@ -4,16 +4,67 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, op
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { freePortRange, portIsFree } from './ports';
+import { ensureRabbitMq4RootMounts, inRootArgv, rootUserIds } from './rabbitmq4-root';
 import { pollUntil, Reaper, taggedProcesses, withTimeout } from './reaper';
 import { runCommand } from './run-command';
 
 /**
  * A private RabbitMQ node for one test file: its own directory (owned by `rabbitmq`), cookie,
  * node name, epmd port and loopback-only listeners, so parallel suites never meet.
- * Debian's `rabbitmq-server` 3.10 (see /work/shared/notes/local-rabbitmq-and-celery.md).
+ * Profile `3.x` is Debian 12's `rabbitmq-server` 3.10 (see
+ * /work/shared/notes/local-rabbitmq-and-celery.md); the `amazon-mq-4.x` profiles are RabbitMQ 4.0.5
+ * of the Debian 13 root (rabbitmq4-root.ts), configured the way Amazon MQ runs those versions.
  */
 
 const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
+
+/** The brokers the end-to-end tests run against, by name. */
+export type RabbitMqProfileName = '3.x' | 'amazon-mq-4.2' | 'amazon-mq-4.3';
+
+/** A kind of broker: which RabbitMQ, and which Amazon MQ behaviour its configuration reproduces. */
+export interface RabbitMqProfile {
+  readonly name: RabbitMqProfileName;
+  /** The Amazon MQ engine version this profile stands for (what a fleet renders its command for). */
+  readonly engineVersion: string;
+  /** Runs in the Debian 13 root (RabbitMQ 4.0.5) rather than on the host (RabbitMQ 3.10.8). */
+  readonly inRoot: boolean;
+  /** `rabbitmq.conf` lines that make the node behave like that Amazon MQ version. */
+  readonly conf: string[];
+}
+
+/**
+ * - `3.x`: classic queues by default, global QoS and transient queues allowed (Amazon MQ 3.13).
+ * - `amazon-mq-4.2`: a queue declared without a type is a quorum queue, in every vhost that does
+ *   not say otherwise (Amazon MQ 4.2's default).
+ * - `amazon-mq-4.3`: also refuses transient non-exclusive queues and global QoS (Amazon MQ 4.3).
+ */
+export const RABBITMQ_PROFILES: { readonly [name in RabbitMqProfileName]: RabbitMqProfile } = {
+  '3.x': { name: '3.x', engineVersion: '3.13', inRoot: false, conf: [] },
+  'amazon-mq-4.2': { name: 'amazon-mq-4.2', engineVersion: '4.2', inRoot: true, conf: ['default_queue_type = quorum'] },
+  'amazon-mq-4.3': {
+    name: 'amazon-mq-4.3',
+    engineVersion: '4.3',
+    inRoot: true,
+    conf: [
+      'default_queue_type = quorum',
+      'deprecated_features.permit.transient_nonexcl_queues = false',
+      'deprecated_features.permit.global_qos = false',
+    ],
+  },
+};
+
+/** Every profile, in the order the matrix lists them. */
+export const RABBITMQ_PROFILE_NAMES: RabbitMqProfileName[] = ['3.x', 'amazon-mq-4.2', 'amazon-mq-4.3'];
+
+/**
+ * Declare a suite once per broker profile, each in a `describe` named after it: a suite that
+ * calls `rabbitMqForThisFile({ profile })` inside gets a broker of that profile for its tests.
+ */
+export function describeEachRabbitMqProfile(fn: (profile: RabbitMqProfile) => void, names: RabbitMqProfileName[] = RABBITMQ_PROFILE_NAMES): void {
+  for (const name of names) {
+    describe(`RabbitMQ profile ${name}`, () => fn(RABBITMQ_PROFILES[name]));
+  }
+}
 /** Boot takes about 15 s on 2 idle cores; two suites booting at once with Celery running take longer. */
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 const DEFAULT_CTL_TIMEOUT_MS = 60_000;
@@ -21,6 +72,11 @@ const DEFAULT_CTL_TIMEOUT_MS = 60_000;
 const LOOPBACK_DIST = '-kernel inet_dist_use_interface {127,0,0,1}';
 
 export interface StartRabbitMqOptions {
+  /**
+   * Which broker.
+   * @default '3.x'
+   */
+  readonly profile?: RabbitMqProfileName;
   /** Enable the management plugin (HTTP on 127.0.0.1, `managementPort`). */
   readonly management?: boolean;
   /** Extra `rabbitmq.conf` lines (new-style `key = value`). */
@@ -48,6 +104,10 @@ export interface RabbitMqConnection {
 }
 
 export interface RabbitMq {
+  /** The profile it was started with. */
+  readonly profile: RabbitMqProfile;
+  /** RabbitMQ's version, as the node reports it (for example `3.10.8` or `4.0.5`). */
+  readonly version: string;
   readonly amqpPort: number;
   /** Set when started with `management: true`. */
   readonly managementPort?: number;
@@ -122,10 +182,21 @@ export function rabbitMqForThisFile(options: StartRabbitMqOptions & {
 
 /** Start a private broker and wait until it accepts connections. */
 export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise<RabbitMq> {
-  if (!existsSync(join(RABBITMQ_BIN, 'rabbitmq-server'))) {
+  const profile = RABBITMQ_PROFILES[options.profile ?? '3.x'];
+  if (!profile) throw new Error(`unknown RabbitMQ profile ${JSON.stringify(options.profile)}; use one of ${RABBITMQ_PROFILE_NAMES.join(', ')}`);
+  if (profile.inRoot) {
+    ensureRabbitMq4RootMounts();
+  } else if (!existsSync(join(RABBITMQ_BIN, 'rabbitmq-server'))) {
     throw new Error(`${RABBITMQ_BIN}/rabbitmq-server is missing: run scripts/install-test-deps.sh`);
   }
-  const { uid, gid } = rabbitmqIds();
+  const { uid, gid } = profile.inRoot ? rootUserIds('rabbitmq') : rabbitmqIds();
+  // A host process, or the same program run in the root as its rabbitmq user (chroot switches user).
+  const command = (program: string, args: string[], cwd: string): { file: string; args: string[]; ids: { uid?: number; gid?: number } } => {
+    if (!profile.inRoot) return { file: program, args, ids: { uid, gid } };
+    const argv = inRootArgv([program, ...args], { cwd, user: { uid, gid } });
+    return { file: argv[0], args: argv.slice(1), ids: {} };
+  };
+  // The root shares the host's temporary directory, so the node's directory has the same path in both.
   const dir = mkdtempSync(join(tmpdir(), 'cdk-celery-rabbitmq-'));
   const reaper = Reaper.start('rabbitmq', [dir]);
   try {
@@ -143,6 +214,7 @@ export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise
     writeFileSync(join(dir, 'enabled_plugins'), options.management ? '[rabbitmq_management].\n' : '[].\n');
     writeFileSync(join(dir, 'rabbitmq.conf'), [
       ...(managementPort ? ['management.tcp.ip = 127.0.0.1', `management.tcp.port = ${managementPort}`] : []),
+      ...profile.conf,
       ...(options.rabbitmqConf ?? []),
       '',
     ].join('\n'));
@@ -179,8 +251,9 @@ export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise
 
     // Our own foreground epmd, as a child of this process: the one erl would start daemonizes, and
     // a killed daemon stays a zombie on hosts whose init does not reap.
-    const epmd = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], {
-      cwd: dir, env, uid, gid, detached: true, stdio: 'ignore',
+    const epmdCommand = command(profile.inRoot ? '/usr/bin/epmd' : 'epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], dir);
+    const epmd = spawn(epmdCommand.file, epmdCommand.args, {
+      cwd: dir, env, ...epmdCommand.ids, detached: true, stdio: 'ignore',
     });
     epmd.unref();
     await pollUntil(async () => !(await portIsFree(epmdPort)), { timeoutMs: 10_000, what: `epmd on 127.0.0.1:${epmdPort}` });
@@ -188,8 +261,9 @@ export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise
     const consoleOut = join(dir, 'server.out');
     const outFd = openSync(consoleOut, 'a');
     // Straight to the real script as `rabbitmq` (the /usr/sbin wrapper would `su` and reset HOME).
-    const server: ChildProcess = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], {
-      cwd: dir, env, uid, gid, detached: true, stdio: ['ignore', outFd, outFd],
+    const serverCommand = command(join(RABBITMQ_BIN, 'rabbitmq-server'), [], dir);
+    const server: ChildProcess = spawn(serverCommand.file, serverCommand.args, {
+      cwd: dir, env, ...serverCommand.ids, detached: true, stdio: ['ignore', outFd, outFd],
     });
     closeSync(outFd);
     server.unref();
@@ -200,9 +274,12 @@ export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise
       ...readdirSync(join(dir, 'log')).filter((f) => f.endsWith('.log')).map((f) => `--- ${f}\n${tail(join(dir, 'log', f), lines)}`),
     ].join('\n');
 
-    const ctl = (args: string[], ctlOptions: { timeoutMs?: number } = {}) => runCommand(join(RABBITMQ_BIN, 'rabbitmqctl'), args, {
-      cwd: dir, env, uid, gid, timeoutMs: ctlOptions.timeoutMs ?? DEFAULT_CTL_TIMEOUT_MS, label: 'rabbitmqctl',
-    });
+    const ctl = (args: string[], ctlOptions: { timeoutMs?: number } = {}) => {
+      const ctlCommand = command(join(RABBITMQ_BIN, 'rabbitmqctl'), args, dir);
+      return runCommand(ctlCommand.file, ctlCommand.args, {
+        cwd: dir, env, ...ctlCommand.ids, timeoutMs: ctlOptions.timeoutMs ?? DEFAULT_CTL_TIMEOUT_MS, label: 'rabbitmqctl',
+      });
+    };
 
     // `wait` watches the pid file, then the OS process, then the boot: it fails fast if the node dies.
     const started = ctl(['wait', env.RABBITMQ_PID_FILE, '--timeout', String(Math.ceil((options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) / 1000))],
@@ -212,8 +289,12 @@ export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise
       throw new Error(`RabbitMQ ${nodeName} did not start: ${outcome}\n${logTail()}`);
     }
 
+    const version = (await ctl(['version'])).trim();
+
     let stopped: Promise<void> | undefined;
     const broker: RabbitMq = {
+      profile,
+      version,
       amqpPort,
       managementPort,
       nodeName,

@@ -207,10 +207,11 @@ describe('user data runs exactly the rendered command', () => {
   ];
 
   test.each(variants)('%s', (_name, options) => {
-    const { stack } = buildFleet({ ...options });
+    const { stack, broker } = buildFleet({ ...options });
     const unit = workerUnit(stack);
     const execStart = unit.split('\n').find((l) => l.startsWith('ExecStart='))!;
-    const expected = renderCeleryWorkerCommand({ app: 'proj', queues: ['default'], ...options, celeryExecutable: '/opt/celery-app/.venv/bin/celery' });
+    const expected = renderCeleryWorkerCommand({ app: 'proj', queues: ['default'], ...options, celeryExecutable: '/opt/celery-app/.venv/bin/celery' },
+      { engineVersion: broker.engineVersion });
     expect(parseSystemdCommandLine(execStart.slice('ExecStart='.length))).toEqual(expected.argv);
     expect(parseEnvironmentLines(unit)).toEqual(expected.environment);
   });
@@ -222,8 +223,10 @@ describe('user data runs exactly the rendered command', () => {
   });
 
   test('at-least-once delivery by default: acks late and reject on worker lost, as settings after --', () => {
-    const unit = workerUnit(buildFleet().stack);
-    expect(unit).toMatch(/--without-heartbeat -- task_acks_late=True task_reject_on_worker_lost=True\n/);
+    const execStart = workerUnit(buildFleet().stack).split('\n').find((l) => l.startsWith('ExecStart='))!;
+    const argv = parseSystemdCommandLine(execStart.slice('ExecStart='.length));
+    const settings = argv.slice(argv.indexOf('--') + 1);
+    expect(settings).toEqual(expect.arrayContaining(['task_acks_late=True', 'task_reject_on_worker_lost=True']));
   });
 
   test('acksLate: false renders neither setting (the application decides)', () => {
@@ -278,7 +281,7 @@ describe('user data', () => {
   });
 
   test('no periodic restart timer by default', () => {
-    expect(script).not.toContain('cat > /etc/systemd/system/celery-periodic-restart');
+    expect(script).not.toContain('/etc/systemd/system/celery-periodic-restart');
     expect(script).toContain('enable --now celery-drain.service celery-worker.service\n');
   });
 
@@ -363,7 +366,7 @@ describe('props', () => {
     expect(timer).not.toContain('RandomizedDelaySec');
     expect(writtenFile(script, '/etc/systemd/system/celery-periodic-restart.service')).toContain('\nExecStart=/usr/local/libexec/cdk-celery/periodic-restart\nTimeoutStartSec=14580');
     expect(writtenFile(script, '/usr/local/libexec/cdk-celery/periodic-restart')).toContain('\nwindow=14400\n');
-    expect(script).toContain('install -m 0755 /dev/null /usr/local/libexec/cdk-celery/periodic-restart\n');
+    expect(script).toContain("put 0755 /usr/local/libexec/cdk-celery/periodic-restart <<'CDK_CELERY_EOF'\n");
     expect(script).toContain('enable --now celery-drain.service celery-worker.service celery-periodic-restart.timer');
   });
 

@@ -1,7 +1,7 @@
 import { join } from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { RabbitMqBroker } from '../../src/broker';
+import { RabbitMqBroker, RabbitMqBrokerOptions } from '../../src/broker';
 import { CeleryWorkerFleet, CeleryWorkerFleetProps, WorkerCode } from '../../src/workers';
 import { stackWithBroker } from '../broker/broker-fixture';
 
@@ -15,11 +15,12 @@ export interface Fixture {
   readonly fleet: CeleryWorkerFleet;
 }
 
-/** A stack with a VPC, a broker and one fleet; `props` override the fleet's. */
+/** A stack with a VPC, a broker and one fleet; `props` override the fleet's, `options.broker` the broker's. */
 export function buildFleet(
   props: Partial<CeleryWorkerFleetProps> | ((stack: Stack) => Partial<CeleryWorkerFleetProps>) = {},
+  options: { readonly broker?: RabbitMqBrokerOptions } = {},
 ): Fixture {
-  const { app, stack, vpc, broker } = stackWithBroker('WorkerStack');
+  const { app, stack, vpc, broker } = stackWithBroker('WorkerStack', { broker: options.broker });
   const fleet = new CeleryWorkerFleet(stack, 'Fleet', {
     vpc,
     broker,

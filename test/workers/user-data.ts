@@ -26,7 +26,7 @@ function flatten(value: unknown): string {
 
 /** Content of the heredoc that writes `path` in the boot script. */
 export function writtenFile(script: string, path: string): string {
-  const start = script.indexOf(`cat > ${path} <<'CDK_CELERY_EOF'\n`);
+  const start = script.search(new RegExp(`^put [0-7]{4} ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} <<'CDK_CELERY_EOF'\n`, 'm'));
   if (start < 0) throw new Error(`${path} is not written by the boot script`);
   const body = script.slice(script.indexOf('\n', start) + 1);
   return body.slice(0, body.indexOf('\nCDK_CELERY_EOF\n'));

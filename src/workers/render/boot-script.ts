@@ -1,10 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
+import { WorkerBrokerOptions } from './broker-settings';
 import { renderBrokerEnvScript } from './broker-url';
+import { renderCeleryClientModule, renderCeleryCtlScript } from './celery-client';
+import { renderCeleryVersionCheck } from './celery-version-check';
 import { CeleryWorkerCommandOptions, renderCeleryWorkerCommand } from './celery-worker-command';
 import { renderDrainScript } from './drain-script';
 import {
-  BROKER_ENV_FILE, BROKER_ENV_SCRIPT, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT,
-  PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
+  BROKER_ENV_SCRIPT, CELERY_CLIENT_MODULE, CELERY_CLIENT_PYTHON_DIR, CELERY_CTL_SCRIPT, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT,
+  INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT,
+  WORKER_UNIT, WorkerInstanceLayout, layoutPath,
 } from './instance-layout';
 import { PeriodicRestartOptions, renderPeriodicRestartScript, renderPeriodicRestartTimerUnit } from './periodic-restart';
 import { renderPrestartScript } from './restart-counter';
@@ -37,6 +41,11 @@ export interface BootSignalTarget {
 export interface BootScriptOptions {
   /** The worker command options; `celeryExecutable` must be an absolute path. */
   readonly worker: CeleryWorkerCommandOptions;
+  /**
+   * The broker the worker consumes from (its engine version selects the queue settings).
+   * @default - unknown engine version: no engine-specific settings
+   */
+  readonly broker?: WorkerBrokerOptions;
   /** Unprivileged user the worker runs as (created if missing). */
   readonly user: string;
   /** Working directory of the worker; the application is unpacked here when `code` is set. */
@@ -134,11 +143,17 @@ export function renderNodeNameExpression(hostnameTemplate: string): string {
 /** Bash that sets `$h`, `$hn` and `$hd` for `renderNodeNameExpression`. */
 export const NODE_NAME_PARTS = 'h=$(uname -n)\nhn=${h%%.*}\nhd=${h#"${hn}"}\nhd=${hd#.}';
 
+/**
+ * Bash function the boot script writes files with (`put MODE PATH` with the content on stdin): the
+ * mode is set before any content lands, and each file costs one short line of user data (16 KB).
+ */
+const PUT_FUNCTION = 'put() { install -m "$1" /dev/null "$2" && cat > "$2"; }\n';
+
 function writeFile(path: string, mode: string, content: string): string {
   if (content.split('\n').includes(EOF_MARK)) {
     throw new Error(`internal: ${path} contains the heredoc delimiter ${EOF_MARK}`);
   }
-  return `install -m ${mode} /dev/null ${path}\ncat > ${path} <<'${EOF_MARK}'\n${content.replace(/\n$/, '')}\n${EOF_MARK}\n`;
+  return `put ${mode} ${path} <<'${EOF_MARK}'\n${content.replace(/\n$/, '')}\n${EOF_MARK}\n`;
 }
 
 /**
@@ -149,7 +164,7 @@ function writeFile(path: string, mode: string, content: string): string {
  */
 export function renderBootScript(options: BootScriptOptions): string {
   const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
-  const command = renderCeleryWorkerCommand(options.worker);
+  const command = renderCeleryWorkerCommand(options.worker, options.broker);
   const celery = command.argv[0];
   if (!celery.startsWith('/')) {
     throw new Error(`celeryExecutable: ${JSON.stringify(celery)} must be an absolute path (systemd runs it without a shell).`);
@@ -185,7 +200,7 @@ trap '[ "$?" -eq 0 ] || signal 1' EXIT
   } else {
     out.push('signal() { echo "cdk-celery: boot result $1"; }\n');
   }
-  out.push(`install -d -m 0755 ${layout.libexecDir} ${layout.stateDir}
+  out.push(`${PUT_FUNCTION}install -d -m 0755 ${layout.libexecDir} ${layout.stateDir}
 install -d -m 0700 ${layout.configDir}
 {
   printf 'export %s=%q\\n' AWS_DEFAULT_REGION "\${region}" INSTANCE_ID "\${instance_id}" ASG_NAME "\${asg_name}"
@@ -214,7 +229,19 @@ fi
     out.push(`chmod -R a+rX ${shellQuote(wd)}\n`);
   }
 
+  // Celery older than the broker needs would crash-loop against it: one clear line, a metric, no worker.
+  out.push(renderCeleryVersionCheck({ celeryExecutable: celery, requirement: command.celeryRequirement }));
   out.push(writeFile(lib(BROKER_ENV_SCRIPT), '0755', renderBrokerEnvScript({ layout })));
+  out.push(`install -d -m 0755 ${lib(CELERY_CLIENT_PYTHON_DIR)}\n`);
+  out.push(writeFile(layoutPath(lib(CELERY_CLIENT_PYTHON_DIR), `${CELERY_CLIENT_MODULE}.py`), '0644', renderCeleryClientModule()));
+  out.push(writeFile(lib(CELERY_CTL_SCRIPT), '0755', renderCeleryCtlScript({
+    app: options.worker.app,
+    celeryExecutable: celery,
+    user: options.user,
+    workingDirectory: wd,
+    exclusiveControlQueues: command.exclusiveControlQueues,
+    layout,
+  })));
   out.push(writeFile(lib(PRESTART_SCRIPT), '0755', renderPrestartScript({ layout, restartJitter: options.restartJitter })));
   out.push(writeFile(lib(DRAIN_SCRIPT), '0755', renderDrainScript({ layout })));
   out.push(writeFile(lib(UNHEALTHY_SCRIPT), '0755', renderUnhealthyScript({ layout })));
@@ -243,14 +270,7 @@ fi
 
   const remoteControl = options.worker.enableRemoteControl ?? true;
   const ready = remoteControl
-    ? `(
-    set -a
-    # shellcheck source=/dev/null
-    . ${layoutPath(layout.configDir, BROKER_ENV_FILE)}
-    set +a
-    cd ${shellQuote(wd)}
-    runuser -u ${user} -m -- ${shellQuote(celery)} -A ${shellQuote(options.worker.app)} inspect ping -d "\${node}" --timeout 5 >/dev/null 2>&1
-  )`
+    ? `${lib(CELERY_CTL_SCRIPT)} inspect ping -d "\${node}" --timeout 5 >/dev/null 2>&1`
     : `journalctl -b -u ${WORKER_UNIT} -o cat | grep -q ' ready\\.$'`;
   out.push(`${lib(BROKER_ENV_SCRIPT)}
 ${layout.systemctl} daemon-reload

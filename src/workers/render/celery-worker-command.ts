@@ -1,5 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import { BrokerSettings, CeleryRequirement, renderBrokerSettings, WorkerBrokerOptions } from './broker-settings';
 import { CeleryPool } from './celery-pool';
+import { CeleryQueueType } from './celery-queue-type';
 
 /**
  * Options of the `celery worker` command line. Every default is the safe one.
@@ -21,6 +23,31 @@ export interface CeleryWorkerCommandOptions {
    * @default - the application's default queue
    */
   readonly queues?: string[];
+
+  /**
+   * Type of the task queues the worker declares and consumes. Quorum queues are replicated and
+   * have a delivery limit; Celery consumes them with per-consumer QoS (Celery >= 5.5). The worker
+   * declares its queues with this type in Celery's own configuration (`task_queues` on the command
+   * line, which replaces any `task_queues` of the application in the worker process), because
+   * Celery only looks there to choose its QoS; producers must declare them alike (see the README's
+   * "RabbitMQ 4" section). Queues cannot change type in place: an existing queue of the other type
+   * makes the worker fail to start.
+   * @default - CeleryQueueType.QUORUM on RabbitMQ 4 (Amazon MQ's default there); on RabbitMQ 3 and
+   * brokers of unknown version, no type is declared (classic)
+   */
+  readonly queueType?: CeleryQueueType;
+
+  /**
+   * With quorum queues, declare each task queue's exchange as a topic exchange, so that ETA and
+   * countdown tasks (and retries with a countdown) wait in the broker, in Celery's delay queues,
+   * instead of holding a worker's prefetch slots until they are due (Celery's native delayed
+   * delivery, Celery >= 5.5). Producers must declare the same exchange type (Celery's documented
+   * quorum-queue settings do); a producer that declares a direct exchange of the same name is
+   * refused by the broker with `PRECONDITION_FAILED`. `false` keeps Celery's direct exchanges:
+   * producers with default settings work, and ETA/countdown tasks block worker slots.
+   * @default true with quorum queues
+   */
+  readonly nativeDelayedDelivery?: boolean;
 
   /**
    * Worker processes or threads (`-c`). Celery sizes the prefetch by it (`prefetchMultiplier` x
@@ -172,6 +199,13 @@ export interface CeleryWorkerCommand {
   readonly argv: string[];
   /** Environment variables the worker process needs (revoked-set bounds). */
   readonly environment: { [name: string]: string };
+  /** The oldest Celery (`MAJOR.MINOR`) this command works with on its broker, and why. */
+  readonly celeryRequirement: CeleryRequirement;
+  /**
+   * Whether clients of this broker (the readiness check, `celery inspect`) must use exclusive
+   * remote-control reply queues (`control_queue_exclusive`).
+   */
+  readonly exclusiveControlQueues: boolean;
 }
 
 /** Defaults shared with the documentation and the benchmarks. */
@@ -214,8 +248,13 @@ const QUEUE_NAME = /^[A-Za-z0-9_.:\-]+$/;
  * Pure: the same options always give the same command, so the fleet's user data, the tests
  * and the benchmarks all run exactly this.
  */
-export function renderCeleryWorkerCommand(options: CeleryWorkerCommandOptions): CeleryWorkerCommand {
+export function renderCeleryWorkerCommand(options: CeleryWorkerCommandOptions, broker: WorkerBrokerOptions = {}): CeleryWorkerCommand {
   validate(options);
+  const brokerSettings: BrokerSettings = renderBrokerSettings(broker, {
+    queues: options.queues ?? [],
+    queueType: options.queueType,
+    nativeDelayedDelivery: options.nativeDelayedDelivery,
+  });
 
   const argv = [options.celeryExecutable ?? 'celery', '-A', options.app, 'worker'];
   argv.push('--loglevel', options.logLevel ?? 'INFO');
@@ -234,7 +273,7 @@ export function renderCeleryWorkerCommand(options: CeleryWorkerCommandOptions): 
   if (!options.enableHeartbeatEvents) argv.push('--without-heartbeat');
   argv.push(...(options.extraArguments ?? []));
 
-  const settings: { [key: string]: string } = {};
+  const settings: { [key: string]: string } = { ...brokerSettings.settings };
   if (options.acksLate ?? true) {
     settings.task_acks_late = 'True';
     settings.task_reject_on_worker_lost = 'True';
@@ -248,7 +287,7 @@ export function renderCeleryWorkerCommand(options: CeleryWorkerCommandOptions): 
     CELERY_WORKER_REVOKES_MAX: String(options.revokesMax ?? DEFAULT_REVOKES_MAX),
     CELERY_WORKER_REVOKE_EXPIRES: String((options.revokeExpires ?? DEFAULT_REVOKE_EXPIRES).toSeconds()),
   };
-  return { argv, environment };
+  return { argv, environment, celeryRequirement: brokerSettings.requirement, exclusiveControlQueues: brokerSettings.exclusiveControlQueues };
 }
 
 function validate(options: CeleryWorkerCommandOptions): void {

@@ -42,6 +42,12 @@ export const DRAIN_SCRIPT = 'drain';
 export const UNHEALTHY_SCRIPT = 'mark-unhealthy';
 export const BROKER_ENV_SCRIPT = 'write-broker-env';
 export const PERIODIC_RESTART_SCRIPT = 'periodic-restart';
+/** The celery command line for this instance's worker (operators, and the readiness check). */
+export const CELERY_CTL_SCRIPT = 'celery-ctl';
+/** Directory (in the libexec directory) on `celery-ctl`'s Python path. */
+export const CELERY_CLIENT_PYTHON_DIR = 'python';
+/** The module `celery-ctl` passes to `-A`: the application with the broker's client settings. */
+export const CELERY_CLIENT_MODULE = 'cdk_celery_client';
 
 /** File names inside `configDir`. */
 export const BROKER_ENV_FILE = 'broker.env';

@@ -1,11 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import { fleetWorkerCommand, renderedWorkerCommand } from './fleet-command';
 import { CeleryPool } from '../../../src/workers/render';
-import { CeleryWorkerCommand, CeleryWorkerCommandOptions } from '../../../src/workers/render/celery-worker-command';
+import { CeleryWorkerCommandOptions } from '../../../src/workers/render/celery-worker-command';
 import {
-  CeleryInstall, eventsFile, inspect, ping, readEvents, sendTasks, startWorker, stopAllWorkers, testEachCelery,
+  CeleryInstall, WorkerCommandLine, eventsFile, inspect, ping, readEvents, sendTasks, startWorker, stopAllWorkers, testEachCelery,
 } from '../../harness/celery';
-import { rabbitMqForThisFile } from '../../harness/rabbitmq';
+import { producerConfigure } from '../../harness/client-settings';
+import { describeEachRabbitMqProfile, rabbitMqForThisFile } from '../../harness/rabbitmq';
 import { pollUntil } from '../../harness/reaper';
 
 /**
@@ -64,93 +65,98 @@ const VARIANTS: Variant[] = [
   },
 ];
 
-const broker = rabbitMqForThisFile({ beforeStop: stopAllWorkers });
+describeEachRabbitMqProfile((profile) => {
+  const broker = rabbitMqForThisFile({ profile: profile.name, beforeStop: stopAllWorkers });
 
-describe('the fleet runs exactly the rendered command', () => {
-  test.each(VARIANTS.map((v) => [v.name, v] as const))('%s', (_name, variant) => {
-    const fromUserData = fleetWorkerCommand(variant.options);
-    expect(fromUserData).toEqual(renderedWorkerCommand(variant.options));
-    // The checks below would be vacuous if the rendering lost options on the way.
-    expect(fromUserData.argv.length).toBeGreaterThan(8);
+  describe('the fleet runs exactly the rendered command', () => {
+    test.each(VARIANTS.map((v) => [v.name, v] as const))('%s', (_name, variant) => {
+      const fromUserData = fleetWorkerCommand(variant.options, profile);
+      expect(fromUserData).toEqual(renderedWorkerCommand(variant.options, profile));
+      // The checks below would be vacuous if the rendering lost options on the way.
+      expect(fromUserData.argv.length).toBeGreaterThan(8);
+    });
   });
-});
 
-/**
- * Start `command` (as parsed from the fleet's user data) with `install`, wait until it is ready,
- * run a task on each of its queues and have a task report the delivery settings it runs with.
- * Rejects on any usage error, crash or timeout.
- */
-async function runAndCheck(install: CeleryInstall, command: CeleryWorkerCommand, variant: Variant, vhost: string) {
-  const brokerUrl = broker().amqpUrl('guest', 'guest', vhost);
-  const worker = startWorker({ install, command, brokerUrl });
-  try {
-    await worker.waitReady(60_000);
-    const events = eventsFile();
-    const queues = variant.options.queues ?? ['celery'];
-    const sent: string[] = [];
-    // One task per queue plus the report: within one prefetch window of every variant, because the
-    // threads pool holds late acks until its loop wakes (seconds; celery/celery#6941).
-    for (const queue of queues) {
-      sent.push(...await sendTasks(install, 'harness_tasks.record', { brokerUrl, queue, count: 1, args: [events.path, 0] }));
-    }
-    const [reportId] = await sendTasks(install, 'harness_tasks.report', {
-      brokerUrl,
-      queue: queues[0],
-      args: [events.path, ['task_acks_late', 'task_reject_on_worker_lost', 'broker_heartbeat', 'worker_enable_remote_control', 'worker_lost_wait']],
-    });
-    await pollUntil(() => readEvents(events.path).filter((e) => e.event !== 'start').length === sent.length + 1,
-      { timeoutMs: 30_000, what: `${sent.length} tasks and a report done`, describe: () => worker.log().slice(-3000) });
-    const done = readEvents(events.path).filter((e) => e.event === 'done');
-    expect(done.map((e) => e.id).sort()).toEqual([...sent].sort());
-    expect(new Set(done.map((e) => e.node))).toEqual(new Set([worker.nodeName]));
-    const report = readEvents(events.path).find((e) => e.id === reportId)!;
-    return { worker, brokerUrl, report };
-  } catch (error) {
-    await worker.stop();
-    throw error;
-  }
-}
-
-describe('real workers accept every generated flag and honour it', () => {
-  for (const [index, variant] of VARIANTS.entries()) {
-    testEachCelery(variant.name, async (install) => {
-      const vhost = `cmd-${index}-${install.version}`;
-      await broker().addVhost(vhost);
-      const command = fleetWorkerCommand({ ...variant.options, hostname: `cmd${index}-${install.version}@%h` });
-      const { worker, brokerUrl, report } = await runAndCheck(install, command, variant, vhost);
-
-      // Settings after `--` reach the task's own attributes (what the worker acks by), not only app.conf.
-      expect(report).toMatchObject({ acks_late: variant.acksLate, reject_on_worker_lost: variant.acksLate });
-      if (variant.options.settings?.broker_heartbeat) expect((report.conf as { broker_heartbeat: unknown }).broker_heartbeat).toBe(30);
-
-      if (variant.options.enableRemoteControl === false) {
-        expect((report.conf as { worker_enable_remote_control: unknown }).worker_enable_remote_control).toBe(false);
-        // Nobody answers: the pidbox is gone.
-        expect(await ping(install, { brokerUrl, nodeName: worker.nodeName })).toBe(false);
-      } else {
-        const stats = (await inspect<{ prefetch_count: number; pool: { [k: string]: unknown } }>(install, 'stats', { brokerUrl, nodes: [worker.nodeName] }))[worker.nodeName];
-        const concurrency = variant.options.concurrency ?? stats.pool['max-concurrency'];
-        expect(stats.pool['max-concurrency']).toBe(concurrency);
-        expect(stats.prefetch_count).toBe((variant.options.prefetchMultiplier ?? 1) * (concurrency as number));
-        if (variant.options.maxTasksPerChild) expect(stats.pool['max-tasks-per-child']).toBe(variant.options.maxTasksPerChild);
-        if (variant.options.timeLimit) {
-          expect(stats.pool.timeouts).toEqual([variant.options.softTimeLimit!.toSeconds(), variant.options.timeLimit.toSeconds()]);
-        }
-        const queues = (await inspect<Array<{ name: string }>>(install, 'active_queues', { brokerUrl, nodes: [worker.nodeName] }))[worker.nodeName];
-        expect(queues.map((q) => q.name).sort()).toEqual([...(variant.options.queues ?? ['celery'])].sort());
+  /**
+   * Start `command` (as parsed from the fleet's user data) with `install`, wait until it is ready,
+   * run a task on each of its queues and have a task report the delivery settings it runs with.
+   * Rejects on any usage error, crash or timeout.
+   */
+  async function runAndCheck(install: CeleryInstall, command: WorkerCommandLine, variant: Variant, vhost: string) {
+    const brokerUrl = broker().amqpUrl('guest', 'guest', vhost);
+    const configure = producerConfigure(profile, variant.options.queues ?? ['celery']);
+    const worker = startWorker({ install, command, brokerUrl });
+    try {
+      await worker.waitReady(60_000);
+      const events = eventsFile();
+      const queues = variant.options.queues ?? ['celery'];
+      const sent: string[] = [];
+      // One task per queue plus the report: within one prefetch window of every variant, because the
+      // threads pool holds late acks until its loop wakes (seconds; celery/celery#6941).
+      for (const queue of queues) {
+        sent.push(...await sendTasks(install, 'harness_tasks.record', { brokerUrl, configure, queue, count: 1, args: [events.path, 0] }));
       }
-      expect(await worker.stop()).toEqual({ code: 0, signal: null });
-    });
+      const [reportId] = await sendTasks(install, 'harness_tasks.report', {
+        brokerUrl,
+        configure,
+        queue: queues[0],
+        args: [events.path, ['task_acks_late', 'task_reject_on_worker_lost', 'broker_heartbeat', 'worker_enable_remote_control', 'worker_lost_wait']],
+      });
+      await pollUntil(() => readEvents(events.path).filter((e) => e.event !== 'start').length === sent.length + 1,
+        { timeoutMs: 30_000, what: `${sent.length} tasks and a report done`, describe: () => worker.log().slice(-3000) });
+      const done = readEvents(events.path).filter((e) => e.event === 'done');
+      expect(done.map((e) => e.id).sort()).toEqual([...sent].sort());
+      expect(new Set(done.map((e) => e.node))).toEqual(new Set([worker.nodeName]));
+      const report = readEvents(events.path).find((e) => e.id === reportId)!;
+      return { worker, brokerUrl, report, configure };
+    } catch (error) {
+      await worker.stop();
+      throw error;
+    }
   }
 
-  // Negative control: the same check fails when one generated flag is misspelt.
-  testEachCelery('a misspelt flag fails the check', async (install) => {
-    const variant = VARIANTS[0];
-    const vhost = `cmd-misspelt-${install.version}`;
-    await broker().addVhost(vhost);
-    const command = fleetWorkerCommand({ ...variant.options, hostname: `misspelt-${install.version}@%h` });
-    const misspelt = { ...command, argv: command.argv.map((a) => (a === '--max-tasks-per-child' ? '--max-task-per-child' : a)) };
-    expect(misspelt.argv).not.toEqual(command.argv);
-    await expect(runAndCheck(install, misspelt, variant, vhost)).rejects.toThrow(/No such option: --max-task-per-child/);
+  describe('real workers accept every generated flag and honour it', () => {
+    for (const [index, variant] of VARIANTS.entries()) {
+      testEachCelery(variant.name, async (install) => {
+        const vhost = `cmd-${index}-${install.version}`;
+        await broker().addVhost(vhost);
+        const command = fleetWorkerCommand({ ...variant.options, hostname: `cmd${index}-${install.version}@%h` }, profile);
+        const { worker, brokerUrl, report, configure } = await runAndCheck(install, command, variant, vhost);
+
+        // Settings after `--` reach the task's own attributes (what the worker acks by), not only app.conf.
+        expect(report).toMatchObject({ acks_late: variant.acksLate, reject_on_worker_lost: variant.acksLate });
+        if (variant.options.settings?.broker_heartbeat) expect((report.conf as { broker_heartbeat: unknown }).broker_heartbeat).toBe(30);
+
+        if (variant.options.enableRemoteControl === false) {
+          expect((report.conf as { worker_enable_remote_control: unknown }).worker_enable_remote_control).toBe(false);
+          // Nobody answers: the pidbox is gone.
+          const { exclusiveControlQueues } = renderedWorkerCommand(variant.options, profile);
+          expect(await ping(install, { brokerUrl, nodeName: worker.nodeName, exclusiveControlQueues })).toBe(false);
+        } else {
+          const stats = (await inspect<{ prefetch_count: number; pool: { [k: string]: unknown } }>(install, 'stats', { brokerUrl, configure, nodes: [worker.nodeName] }))[worker.nodeName];
+          const concurrency = variant.options.concurrency ?? stats.pool['max-concurrency'];
+          expect(stats.pool['max-concurrency']).toBe(concurrency);
+          expect(stats.prefetch_count).toBe((variant.options.prefetchMultiplier ?? 1) * (concurrency as number));
+          if (variant.options.maxTasksPerChild) expect(stats.pool['max-tasks-per-child']).toBe(variant.options.maxTasksPerChild);
+          if (variant.options.timeLimit) {
+            expect(stats.pool.timeouts).toEqual([variant.options.softTimeLimit!.toSeconds(), variant.options.timeLimit.toSeconds()]);
+          }
+          const queues = (await inspect<Array<{ name: string }>>(install, 'active_queues', { brokerUrl, configure, nodes: [worker.nodeName] }))[worker.nodeName];
+          expect(queues.map((q) => q.name).sort()).toEqual([...(variant.options.queues ?? ['celery'])].sort());
+        }
+        expect(await worker.stop()).toEqual({ code: 0, signal: null });
+      }, undefined, { profile });
+    }
+
+    // Negative control: the same check fails when one generated flag is misspelt.
+    testEachCelery('a misspelt flag fails the check', async (install) => {
+      const variant = VARIANTS[0];
+      const vhost = `cmd-misspelt-${install.version}`;
+      await broker().addVhost(vhost);
+      const command = fleetWorkerCommand({ ...variant.options, hostname: `misspelt-${install.version}@%h` }, profile);
+      const misspelt = { ...command, argv: command.argv.map((a) => (a === '--max-tasks-per-child' ? '--max-task-per-child' : a)) };
+      expect(misspelt.argv).not.toEqual(command.argv);
+      await expect(runAndCheck(install, misspelt, variant, vhost)).rejects.toThrow(/No such option: --max-task-per-child/);
+    }, undefined, { profile });
   });
 });
