@@ -118,7 +118,8 @@ export interface CeleryMonitoringOptions {
   /**
    * Where the per-queue metrics come from (per-fleet backlog and no-consumer alarms, and
    * `metricReadyMessages`).
-   * @default - QueueMetricsSource.AMAZON_MQ for a created RabbitMQ 3.x broker;
+   * @default - QueueMetricsSource.AMAZON_MQ for a RabbitMQ 3.x broker (created, or imported with
+   * its `engineVersion`);
    * QueueMetricsSource.PUBLISHER when the publisher runs in the broker's VPC (`vpc`) with admin
    * credentials; QueueMetricsSource.NONE otherwise
    */
@@ -311,7 +312,9 @@ export class CeleryMonitoring extends Construct {
     this.ticketingActions = ticketing.actions;
 
     // The metrics publisher and the queue metrics.
-    const major = this.createdBroker?.engineVersion.majorVersion;
+    // Known for a created broker, and for an imported one given its engineVersion.
+    const engine = props.broker.engineVersion;
+    const major = engine?.majorVersion;
     const publisherEnabled = props.enableMetricsPublisher ?? true;
     const adminCredentials = props.metricsPublisherOptions?.adminCredentials ?? props.broker.credentials;
     const canPublishQueues = publisherEnabled && props.vpc !== undefined && adminCredentials !== undefined;
@@ -324,7 +327,7 @@ export class CeleryMonitoring extends Construct {
         + '; use QueueMetricsSource.AMAZON_MQ (RabbitMQ 3.x) or QueueMetricsSource.NONE.');
     }
     if (this.queueMetrics === QueueMetricsSource.AMAZON_MQ && major !== undefined && major >= 4) {
-      throw new Error(`queueMetrics: QueueMetricsSource.AMAZON_MQ is not allowed with engine version ${this.createdBroker!.engineVersion.version}; `
+      throw new Error(`queueMetrics: QueueMetricsSource.AMAZON_MQ is not allowed with engine version ${engine!.version}; `
         + 'Amazon MQ publishes no queue metrics for RabbitMQ 4 brokers. Use QueueMetricsSource.PUBLISHER (the default with vpc) or NONE.');
     }
     if (publisherEnabled) {

@@ -445,6 +445,15 @@ describe('queue metrics', () => {
     expect(stack.resolve((m.metricReadyMessages(['orders']) as cloudwatch.Metric).dimensions)).toEqual({ Broker: 'celery' });
   });
 
+  test('an imported broker that says it runs 3.13 uses Amazon MQ\'s queue metrics; one on 4.2 refuses them', () => {
+    const stack = new Stack(new App(), 'S');
+    const old = new CeleryMonitoring(stack, 'Old', { broker: importedBroker(stack, { engineVersion: RabbitMqEngineVersion.V3_13 }, 'OldBroker') });
+    expect(old.queueMetrics).toBe('AMAZON_MQ');
+    expect(() => new CeleryMonitoring(stack, 'New', {
+      broker: importedBroker(stack, { brokerName: 'new', engineVersion: RabbitMqEngineVersion.V4_2 }, 'NewBroker'), queueMetrics: 'AMAZON_MQ' as any,
+    })).toThrow(/QueueMetricsSource.AMAZON_MQ is not allowed with engine version 4.2/);
+  });
+
   test('impossible sources are refused', () => {
     expect(() => build({ queueMetrics: 'PUBLISHER' as any }, [])).toThrow(/QueueMetricsSource.PUBLISHER is not allowed without vpc/);
     expect(() => build({ queueMetrics: 'AMAZON_MQ' as any }, [])).toThrow(/QueueMetricsSource.AMAZON_MQ is not allowed with engine version 4.2/);
