@@ -41,9 +41,20 @@ const project = new awscdk.AwsCdkConstructLibrary({
   experimentalIntegRunner: true,
 
   devDeps: [
-    '@aws-sdk/client-cloudwatch@^3',
     '@aws-sdk/client-mq@^3',
     '@aws-sdk/client-secrets-manager@^3',
+    // The doctor CLI's and the metrics publisher's clients: bundled into their JS files at build
+    // time, so none of them is a runtime dependency of the jsii library.
+    '@aws-sdk/client-auto-scaling@^3',
+    '@aws-sdk/client-cloudwatch@^3',
+    '@aws-sdk/client-ec2@^3',
+    'amqplib@^2',
+    'commander@^14',
+    'shell-quote@^1',
+    '@types/shell-quote@^1',
+    'yaml@^2',
+    // Validates the doctor's --json output against its published schema in the tests.
+    'ajv@^8',
     'aws-sdk-client-mock@^4',
     'aws-sdk-client-mock-jest@^4',
     '@types/aws-lambda',
@@ -73,6 +84,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   depsUpgrade: false,
   pullRequestTemplate: false,
 });
+
+// With CDK_CELERY_FAIL_ON_SKIPPED_TESTS=1 (.ci/run) any skipped test fails the run.
+project.jest?.addReporter(new javascript.JestReporter('<rootDir>/test/fail-on-skipped.reporter.js'));
 
 // The example app and benchmarks are type-checked and linted with the tests, but never published.
 // Each folder gets a tsconfig.json of its own, extending the tests' one: ts-node runs them with it,
@@ -140,5 +154,23 @@ new JsonFile(project, 'cdk.json', {
     },
   },
 });
+
+// `cdk-celery doctor`: a read-only audit CLI. It lives in src/doctor but is not exported from
+// src/index.ts, so jsii never sees it; esbuild bundles it with its AWS SDK, AMQP and CLI
+// dependencies into assets/doctor/cli/index.js (aws-cdk-lib and constructs stay external: they
+// are the library's peer dependencies). bin/cdk-celery runs that bundle, building it first
+// in a clone where it is missing or older than src/.
+project.bundler.addBundle('src/doctor/cli.ts', {
+  platform: 'node',
+  target: 'node20',
+  externals: ['aws-cdk-lib', 'constructs'],
+  sourcemap: false,
+  watchTask: false,
+});
+// bin/cdk-celery is picked up by projen as the `cdk-celery` bin (binDir).
+// The doctor's imports are devDependencies on purpose: the bundle carries them. Its jsii-compiled
+// modules (lib/doctor) would need them at run time, so the package ships the bundle instead.
+project.eslint?.allowDevDeps('src/doctor/**');
+project.addPackageIgnore('/lib/doctor/');
 
 project.synth();

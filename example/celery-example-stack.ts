@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { RabbitMqEngineVersion } from '../src/broker';
 import { CeleryPlatform } from '../src/patterns';
 import { WorkerCode } from '../src/workers';
 
@@ -22,12 +23,21 @@ import { WorkerCode } from '../src/workers';
  * (confirm the subscription e-mail). `cdk destroy` removes everything; the broker and its queued
  * messages go with it.
  */
+/** Properties of the example stack. */
+export interface CeleryExampleStackProps extends StackProps {
+  /**
+   * RabbitMQ version of the broker (the tests synthesize the example for each broker they run).
+   * @default - the library's default, RabbitMQ 4.2
+   */
+  readonly engineVersion?: RabbitMqEngineVersion;
+}
+
 export class CeleryExampleStack extends Stack {
   public readonly vpc: ec2.Vpc;
   public readonly alarmTopic: sns.Topic;
   public readonly platform: CeleryPlatform;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: CeleryExampleStackProps = {}) {
     super(scope, id, props);
     // A VPC of its own, so the example needs no context lookups (no AWS credentials to synth).
     this.vpc = new ec2.Vpc(this, 'Vpc', {
@@ -53,6 +63,7 @@ export class CeleryExampleStack extends Stack {
     // mingle, gossip and heartbeat events off, backlog scaling, and alarms and a dashboard.
     this.platform = new CeleryPlatform(this, 'Celery', {
       vpc: this.vpc,
+      brokerOptions: props.engineVersion ? { engineVersion: props.engineVersion } : undefined,
       // shop.py returns results over the broker (result_backend rpc://): its reply queues must be allowed.
       applicationUserOptions: { enableRpcResultBackend: true },
       // One topic for the example: pages (ingress storm, broker down) and tickets (every other alarm).

@@ -7,6 +7,7 @@ import os
 import time
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 app = Celery("shop", broker=os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@localhost//"))
 app.conf.update(
@@ -20,6 +21,23 @@ app.conf.update(
     # Results travel back over the broker (no extra store to deploy); the integration test uses it.
     result_backend=os.environ.get("CELERY_RESULT_BACKEND", "rpc://"),
     result_expires=3600,
+)
+
+# The example's broker is RabbitMQ 4.2 (quorum queues): the README's settings for producers, so that
+# a web process sending tasks with this app declares the queues exactly as the workers do.
+FLEET_QUEUES = ["orders", "reports"]
+app.conf.update(
+    task_queues=[
+        Queue(name, Exchange(name, type="topic"), routing_key=name, queue_arguments={"x-queue-type": "quorum"})
+        for name in FLEET_QUEUES
+    ],
+    task_default_queue_type="quorum",
+    task_default_exchange_type="topic",
+    task_create_missing_queue_type="quorum",
+    task_create_missing_queue_exchange_type="topic",
+    control_queue_exclusive=True,
+    event_queue_exclusive=True,
+    broker_transport_options={"confirm_publish": True},
 )
 
 

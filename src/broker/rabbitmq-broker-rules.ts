@@ -98,7 +98,7 @@ export function validateEngineAndInstance(scope: IConstruct, engineVersion: Rabb
   if (engineVersion.isUpgradeOnly) {
     Annotations.of(scope).addWarningV2('cdk-celery:brokerEngineUpgradeOnly',
       `engineVersion ${engineVersion.version} can only be reached by upgrading an existing 4.2 broker; creating a new broker with it fails. `
-      + 'RabbitMQ 4.3 also refuses global QoS and transient non-exclusive queues (use Celery 5.5 or later), and consumer_timeout no longer applies to classic queues.');
+      + 'RabbitMQ 4.3 also refuses transient non-exclusive queues (worker fleets then need Celery 5.6 or later), and consumer_timeout no longer applies to classic queues.');
   }
 }
 

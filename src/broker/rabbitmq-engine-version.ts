@@ -25,8 +25,8 @@ export const ENGINE_VERSION_FORMAT = /^(\d+)\.(\d+)(\.\d+)?$/;
  *   on such a broker therefore declares its task queues as quorum queues itself, which needs
  *   Celery 5.5 or later.
  * - RabbitMQ 4.3 also refuses transient non-exclusive queues (Celery's remote-control and event
- *   queues unless `control_queue_exclusive`/`event_queue_exclusive`, Celery 5.6 or later) and
- *   global QoS (so classic task queues cannot be consumed by Celery there at all).
+ *   queues unless `control_queue_exclusive`/`event_queue_exclusive`, Celery 5.6 or later), and no
+ *   longer honours global QoS (RabbitMQ applies `basic.qos` with `global=true` per consumer).
  *
  * See `CeleryWorkerFleet` and the README's "RabbitMQ 4" section for what the fleet renders.
  */
@@ -48,8 +48,8 @@ export class RabbitMqEngineVersion {
    *
    * There is deliberately no constant for 4.3: Amazon MQ offers it only as an upgrade of a 4.2
    * broker, so `of('4.3')` is accepted with a warning, for upgrading an existing broker. RabbitMQ
-   * 4.3 also refuses global QoS and transient non-exclusive queues, and `consumer_timeout` no
-   * longer applies to classic queues there.
+   * 4.3 also refuses transient non-exclusive queues and no longer honours global QoS, and
+   * `consumer_timeout` no longer applies to classic queues there.
    *
    * @param version The `MAJOR.MINOR` version, for example `4.2`
    */
@@ -93,10 +93,11 @@ export class RabbitMqEngineVersion {
   }
 
   /**
-   * Whether the broker refuses transient (non-durable) non-exclusive queues and global QoS
-   * (Amazon MQ 4.3 and later), or undefined when the version is not known at synth time.
+   * Whether the broker refuses transient (non-durable) non-exclusive queues (Amazon MQ 4.3 and
+   * later, which also apply global QoS per consumer), or undefined when the version is not known
+   * at synth time.
    */
-  public get refusesTransientQueuesAndGlobalQos(): boolean | undefined {
+  public get refusesTransientNonExclusiveQueues(): boolean | undefined {
     const major = this.majorVersion;
     const minor = this.minorVersion;
     if (major === undefined || minor === undefined) return undefined;

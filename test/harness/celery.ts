@@ -349,6 +349,8 @@ export interface DriverOptions {
   readonly timeoutMs?: number;
   /** A Python file run with `app` in scope before the command: the producer's own settings. */
   readonly configure?: string;
+  /** More environment (for example `HARNESS_APP_CONFIG`, the app's own configuration). */
+  readonly env?: { [name: string]: string };
 }
 
 /** Run the Python driver (`celery_driver.py`) with an installation's interpreter; parsed JSON output. */
@@ -358,7 +360,7 @@ export async function runDriver<T>(install: CeleryInstall, args: string[], optio
   const argv = installCommand(install, [install.python, DRIVER, '--app', options.app ?? HARNESS_APP, ...configure, ...args], cwd);
   const stdout = await runCommand(argv[0], argv.slice(1), {
     cwd,
-    env: { ...BASE_ENV, CELERY_BROKER_URL: options.brokerUrl },
+    env: { ...BASE_ENV, CELERY_BROKER_URL: options.brokerUrl, ...options.env },
     timeoutMs: options.timeoutMs ?? 120_000,
     label: 'celery_driver',
   });
@@ -390,6 +392,14 @@ export async function inspect<T = unknown>(install: CeleryInstall, method: strin
 }): Promise<{ [node: string]: T }> {
   const args = ['inspect', method, '--timeout', String(options.timeoutSeconds ?? 5), ...(options.nodes ?? []).flatMap((n) => ['--node', n])];
   return (await runDriver<{ replies: { [node: string]: T } }>(install, args, options)).replies;
+}
+
+/**
+ * Ready messages and consumers of `queue`, from a passive declare: the queue's own answer, where
+ * `rabbitmqctl list_queues` may show quorum queues' periodic statistics.
+ */
+export async function queueDepth(install: CeleryInstall, queue: string, options: DriverOptions): Promise<{ ready: number; consumers: number }> {
+  return runDriver<{ ready: number; consumers: number }>(install, ['depth', queue], options);
 }
 
 /** Broadcast remote control `method` (e.g. `shutdown`) to `nodes` (all when unset), without waiting for replies. */

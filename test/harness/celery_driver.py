@@ -6,6 +6,8 @@ Usage: celery_driver.py --app SPEC [--configure FILE] COMMAND [OPTIONS]; prints 
   revoke --count N [--chunk K]       revoke N random task ids (broadcast), in chunks of K
   inspect METHOD [--node NAME] [--timeout S]    replies of `inspect METHOD` (revoked: sizes only)
   control METHOD [--node NAME]       broadcast a remote control command (e.g. shutdown), no reply
+  depth QUEUE                        ready messages and consumers of a queue, from a passive declare
+                                     (the queue's own answer, not the broker's periodic statistics)
 The broker is CELERY_BROKER_URL, as for the worker. One connection per invocation.
 """
 import argparse
@@ -35,6 +37,8 @@ def main():
     inspect.add_argument("method")
     inspect.add_argument("--node", action="append")
     inspect.add_argument("--timeout", type=float, default=5.0)
+    depth = sub.add_parser("depth")
+    depth.add_argument("queue")
     control = sub.add_parser("control")
     control.add_argument("method")
     control.add_argument("--node", action="append")
@@ -64,6 +68,10 @@ def main():
                 app.control.revoke(chunk, connection=conn)
                 sent += len(chunk)
         out = {"revoked": sent}
+    elif opts.command == "depth":
+        with app.connection_for_write() as conn:
+            _, ready, consumers = conn.default_channel.queue_declare(queue=opts.queue, passive=True)
+        out = {"ready": ready, "consumers": consumers}
     elif opts.command == "control":
         app.control.broadcast(opts.method, destination=opts.node)
         out = {"sent": opts.method}

@@ -36,7 +36,8 @@ export interface RabbitMqProfile {
  * - `3.x`: classic queues by default, global QoS and transient queues allowed (Amazon MQ 3.13).
  * - `amazon-mq-4.2`: a queue declared without a type is a quorum queue, in every vhost that does
  *   not say otherwise (Amazon MQ 4.2's default).
- * - `amazon-mq-4.3`: also refuses transient non-exclusive queues and global QoS (Amazon MQ 4.3).
+ * - `amazon-mq-4.3`: also refuses transient non-exclusive queues, and applies global QoS per
+ *   consumer (RabbitMQ's rule for a denied `global_qos` deprecated feature) (Amazon MQ 4.3).
  */
 export const RABBITMQ_PROFILES: { readonly [name in RabbitMqProfileName]: RabbitMqProfile } = {
   '3.x': { name: '3.x', engineVersion: '3.13', inRoot: false, conf: [] },

@@ -19,15 +19,29 @@ import { RabbitMqEngineVersion } from '../../src/broker/rabbitmq-engine-version'
 import { BrokerMetricNames } from '../../src/monitoring/broker-metric-names';
 import { MetricDatum, publishBrokerMetrics, PublisherConfig, PublisherDependencies, resetCredentialsCache } from '../../src/monitoring/broker-metrics-publisher-handler';
 import { renderCeleryWorkerCommand } from '../../src/workers/render/celery-worker-command';
+import { MOTO_REGION, MotoServer, startMotoServer } from '../doctor/moto-server';
 import { celeryInstalls, celeryRunsOn, eventsFile, HARNESS_APP, sendTasks, startWorker, stopAllWorkers } from '../harness/celery';
 import { producerConfigure } from '../harness/client-settings';
-import { motoForThisFile } from '../harness/moto';
 import { describeEachRabbitMqProfile, rabbitMqForThisFile } from '../harness/rabbitmq';
 import { pollUntil } from '../harness/reaper';
 
 jest.setTimeout(240_000);
 
-const moto = motoForThisFile();
+// One moto_server for the file (the doctor's tests start theirs the same way).
+let motoServer: MotoServer | undefined;
+beforeAll(async () => {
+  motoServer = await startMotoServer();
+}, 70_000);
+afterAll(async () => {
+  await motoServer?.stop();
+});
+const moto = () => {
+  if (!motoServer) throw new Error('moto_server is not running: use it inside tests and hooks');
+  return {
+    endpoint: motoServer.endpoint,
+    clientConfig: { endpoint: motoServer.endpoint, region: MOTO_REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } },
+  };
+};
 
 const VHOST = 'celery';
 const USERNAME = 'cdk-celery-monitoring';

@@ -6,10 +6,27 @@ import { Template } from 'aws-cdk-lib/assertions';
  * `<<Ref:Name>>` / `<<GetAtt:Name.Attr>>` markers.
  */
 export function userDataText(stack: Stack): string {
+  const texts = Object.values(userDataTexts(stack));
+  if (texts.length !== 1) throw new Error(`expected one launch template, found ${texts.length}`);
+  return texts[0];
+}
+
+/** Every launch template's user data as text (see `userDataText`), by the template's logical id. */
+export function userDataTexts(stack: Stack): { [logicalId: string]: string } {
   const templates = Template.fromStack(stack).findResources('AWS::EC2::LaunchTemplate');
-  const [lt] = Object.values(templates);
-  const b64 = lt.Properties.LaunchTemplateData.UserData['Fn::Base64'];
-  return flatten(b64);
+  const texts: { [logicalId: string]: string } = {};
+  for (const [logicalId, lt] of Object.entries(templates)) {
+    texts[logicalId] = flatten(lt.Properties.LaunchTemplateData.UserData['Fn::Base64']);
+  }
+  return texts;
+}
+
+/** The worker command of a boot script: the worker unit's ExecStart and Environment=, parsed as systemd does. */
+export function workerCommandLine(script: string): { argv: string[]; environment: { [name: string]: string } } {
+  const unit = writtenFile(script, '/etc/systemd/system/celery-worker.service');
+  const execStart = unit.split('\n').find((l) => l.startsWith('ExecStart='));
+  if (!execStart) throw new Error(`no ExecStart in the worker unit:\n${unit}`);
+  return { argv: parseSystemdCommandLine(execStart.slice('ExecStart='.length)), environment: parseEnvironmentLines(unit) };
 }
 
 function flatten(value: unknown): string {

@@ -63,14 +63,14 @@ export const EXCLUSIVE_CONTROL_QUEUES_CELERY: CeleryRequirement = {
  *
  * - Quorum queues (the default on RabbitMQ 4, where Amazon MQ makes untyped queues quorum
  *   queues): the task queues are declared in Celery's own configuration as quorum queues
- *   (`task_queues`, or the default queue's `task_default_queue_type`), because
+ *   (`task_queues`, or, without queues, the default queue's `task_default_queue_type`), because
  *   `worker_detect_quorum_queues` only looks there to switch from global QoS, which quorum queues
  *   refuse, to per-consumer QoS. Their exchanges are topic exchanges unless
  *   `nativeDelayedDelivery` is false, so ETA/countdown tasks wait in the broker instead of holding
  *   a worker's prefetch slots. Queues the worker sends tasks to that it does not consume are
  *   declared alike (`task_create_missing_queue_*`, Celery >= 5.6; earlier versions ignore them).
- * - Classic queues on RabbitMQ 4.2: declared as classic explicitly, since the broker's default is
- *   quorum. Refused on RabbitMQ 4.3, which refuses the global QoS Celery uses with them.
+ * - Classic queues on RabbitMQ 4: declared as classic explicitly, since the broker's default is
+ *   quorum.
  * - Brokers that refuse transient non-exclusive queues (4.3): exclusive remote-control and event
  *   queues (`control_queue_exclusive`, `event_queue_exclusive`, Celery >= 5.6).
  *
@@ -81,13 +81,10 @@ export const EXCLUSIVE_CONTROL_QUEUES_CELERY: CeleryRequirement = {
 export function renderBrokerSettings(broker: WorkerBrokerOptions, options: BrokerSettingsOptions): BrokerSettings {
   const engine = broker.engineVersion;
   const quorumByDefault = engine?.quorumQueuesByDefault;
-  const refusesTransient = engine?.refusesTransientQueuesAndGlobalQos === true;
+  const refusesTransient = engine?.refusesTransientNonExclusiveQueues === true;
   const queueType = options.queueType ?? (quorumByDefault ? CeleryQueueType.QUORUM : undefined);
   const quorum = queueType?.name === CeleryQueueType.QUORUM.name;
 
-  if (queueType && !quorum && refusesTransient) {
-    throw new Error(`queueType: ${queueType.name} is not allowed with engine version ${engine!.version}, which refuses the global QoS Celery uses to consume classic queues; use CeleryQueueType.QUORUM.`);
-  }
   if (options.nativeDelayedDelivery === true && !quorum) {
     throw new Error(`nativeDelayedDelivery: true needs quorum task queues (queueType ${queueType?.name ?? 'unset'}${engine ? `, engine version ${engine.version}` : ''}); Celery only delays tasks in the broker for quorum queues. Set queueType: CeleryQueueType.QUORUM, or leave nativeDelayedDelivery unset.`);
   }
@@ -103,9 +100,11 @@ export function renderBrokerSettings(broker: WorkerBrokerOptions, options: Broke
         declarations[name] = { exchange: name, exchange_type: exchangeType, routing_key: name, queue_arguments: queueArguments };
       }
       settings.task_queues = `(json)${JSON.stringify(declarations)}`;
+    } else {
+      // No -Q: the worker consumes the application's default queue, declared from these.
+      settings.task_default_queue_type = `(string)${queueType.name}`;
+      settings.task_default_exchange_type = exchangeType;
     }
-    settings.task_default_queue_type = `(string)${queueType.name}`;
-    settings.task_default_exchange_type = exchangeType;
     settings.task_create_missing_queue_type = `(string)${queueType.name}`;
     settings.task_create_missing_queue_exchange_type = `(string)${exchangeType}`;
     if (quorum) settings.worker_detect_quorum_queues = '(bool)True';

@@ -4,8 +4,7 @@
 export class CeleryQueueType {
   /**
    * Classic queues: one copy on one node. RabbitMQ 3's default. Not replicated in a RabbitMQ 4
-   * cluster, and not consumable by Celery on RabbitMQ 4.3, which refuses the global QoS Celery
-   * uses with them.
+   * cluster, and without a delivery limit (a task that kills its worker is redelivered forever).
    */
   public static readonly CLASSIC = new CeleryQueueType('classic');
 

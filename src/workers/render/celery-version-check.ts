@@ -22,7 +22,7 @@ export function renderCeleryVersionCheck(options: CeleryVersionCheckOptions): st
   const minimum = shellQuote(version);
   return `celery_version=$(${shellQuote(options.celeryExecutable)} --version 2>/dev/null | awk '{print $1}') || celery_version=''
 if [ -z "\${celery_version}" ] || [ "$(printf '%s\\n' ${minimum} "\${celery_version}" | sort -V | head -n 1)" != ${minimum} ]; then
-  echo ${shellQuote('cdk-celery: Celery ')}"\${celery_version:-unknown}"${shellQuote(` is too old: ${reason} (Celery >= ${version}). Not starting the worker.`)} >&2
+  echo ${shellQuote('cdk-celery: Celery ')}"\${celery_version:-unknown}"${shellQuote(` is too old: ${reason} (Celery ${version} or later). Not starting the worker.`)} >&2
   timeout 30 aws cloudwatch put-metric-data --region "\${region}" --namespace ${WorkerMetricNames.NAMESPACE} \\
     --metric-name ${WorkerMetricNames.INCOMPATIBLE_CELERY} --unit Count --value 1 \\
     --dimensions "${WorkerMetricNames.AUTO_SCALING_GROUP_DIMENSION}=\${asg_name}" || true

@@ -11,6 +11,10 @@ import time
 from celery import Celery
 
 app = Celery("harness_tasks")
+# The application's own configuration, as a JSON object in the environment: what a user's app
+# sets in its code (task_routes, its own defaults...), to show the worker command keeps it.
+if os.environ.get("HARNESS_APP_CONFIG"):
+    app.conf.update(json.loads(os.environ["HARNESS_APP_CONFIG"]))
 
 
 def _append(path, **event):
@@ -25,7 +29,12 @@ def _append(path, **event):
 
 def _delivery(request):
     info = request.delivery_info or {}
-    return {"id": request.id, "node": request.hostname, "redelivered": bool(info.get("redelivered"))}
+    return {
+        "id": request.id,
+        "node": request.hostname,
+        "redelivered": bool(info.get("redelivered")),
+        "routing_key": info.get("routing_key"),
+    }
 
 
 @app.task(bind=True)

@@ -1,4 +1,4 @@
-import { RabbitMqEngineVersion, RabbitMqInstanceType } from '../../../src/broker';
+import { RabbitMqBrokerOptions, RabbitMqEngineVersion, RabbitMqInstanceType } from '../../../src/broker';
 import { DEFAULT_INSTANCE_LAYOUT, WORKER_UNIT, layoutPath } from '../../../src/workers/render';
 import { CeleryWorkerCommand, CeleryWorkerCommandOptions, renderCeleryWorkerCommand } from '../../../src/workers/render/celery-worker-command';
 import { HARNESS_APP } from '../../harness/celery';
@@ -17,6 +17,12 @@ export function engineVersionOf(broker: FleetBroker): RabbitMqEngineVersion {
   return RabbitMqEngineVersion.of(broker.engineVersion);
 }
 
+/** The broker construct's options for a profile's engine (3.13 also runs on m5; 4.x only on m7g, the default). */
+export function fleetBrokerOptions(broker: FleetBroker): RabbitMqBrokerOptions {
+  const engineVersion = engineVersionOf(broker);
+  return { engineVersion, instanceType: engineVersion.majorVersion === 3 ? RabbitMqInstanceType.M5_LARGE : undefined };
+}
+
 /**
  * The worker command as a synthesized `CeleryWorkerFleet` runs it on `broker`'s engine version:
  * ExecStart and Environment= of the worker unit in the launch template's user data, parsed back
@@ -25,11 +31,8 @@ export function engineVersionOf(broker: FleetBroker): RabbitMqEngineVersion {
  * with it.
  */
 export function fleetWorkerCommand(options: Partial<CeleryWorkerCommandOptions>, broker: FleetBroker): CeleryWorkerCommand {
-  const engineVersion = engineVersionOf(broker);
-  // 3.13 also runs on m5; 4.x only on m7g (the fixture's default instance type).
-  const instanceType = engineVersion.majorVersion === 3 ? RabbitMqInstanceType.M5_LARGE : undefined;
   // No queues unless given: the fixture's 'default' queue would hide Celery's own default.
-  const { stack } = buildFleet({ queues: undefined, ...options, app: HARNESS_APP }, { broker: { engineVersion, instanceType } });
+  const { stack } = buildFleet({ queues: undefined, ...options, app: HARNESS_APP }, { broker: fleetBrokerOptions(broker) });
   const unit = writtenFile(userDataText(stack), layoutPath(DEFAULT_INSTANCE_LAYOUT.unitDir, WORKER_UNIT));
   const execStart = unit.split('\n').find((l) => l.startsWith('ExecStart='));
   if (!execStart) throw new Error(`no ExecStart in the synthesized worker unit:\n${unit}`);

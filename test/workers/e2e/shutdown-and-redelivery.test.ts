@@ -1,6 +1,6 @@
 import { fleetWorkerCommand } from './fleet-command';
 import {
-  CeleryInstall, CeleryWorker, TaskEvent, eventsFile, readEvents, sendTasks, startWorker, stopAllWorkers, testEachCelery,
+  CeleryInstall, CeleryWorker, TaskEvent, eventsFile, queueDepth, readEvents, sendTasks, startWorker, stopAllWorkers, testEachCelery,
 } from '../../harness/celery';
 import { producerConfigure } from '../../harness/client-settings';
 import { describeEachRabbitMqProfile, rabbitMqForThisFile } from '../../harness/rabbitmq';
@@ -101,11 +101,20 @@ describeEachRabbitMqProfile((profile) => {
 
     const second = startWorker({ install, brokerUrl, command: command(`${name}-b`) });
     await second.waitReady();
-    // Drained: the queue is empty and nothing is unacknowledged (tasks lost by an early ack never return).
+    // Drained: nothing ready in the queue (the queue's own count: quorum queues' list_queues
+    // statistics lag), and the second worker has finished everything it started and holds nothing
+    // more, twice in a row (what an early ack lost never comes back).
+    const configure = producerConfigure(profile, ['celery']);
+    let quietSince: string | undefined;
     await pollUntil(async () => {
-      const out = await broker().ctl(['list_queues', '-p', `${name}-${install.version}`, 'name', 'messages', '-q', '--no-table-headers']);
-      return out.split('\n').some((l) => /^celery\s+0$/.test(l.trim()));
-    }, { timeoutMs: 90_000, intervalMs: 500, what: 'queue drained' });
+      const { ready } = await queueDepth(install, 'celery', { brokerUrl, configure });
+      const mine = readEvents(events.path).filter((e) => e.node === second.nodeName);
+      const unfinished = mine.filter((e) => e.event === 'start' && !mine.some((d) => d.event === 'done' && d.id === e.id)).length;
+      const reading = `${ready}/${unfinished}/${mine.length}`;
+      const quiet = ready === 0 && unfinished === 0 && reading === quietSince;
+      quietSince = ready === 0 && unfinished === 0 ? reading : undefined;
+      return quiet;
+    }, { timeoutMs: 90_000, intervalMs: 2_000, what: 'queue drained' });
     await second.stop();
 
     const all = readEvents(events.path);

@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFile
 import { hostname } from 'os';
 import { join } from 'path';
 import { Duration } from 'aws-cdk-lib';
-import { FLEET_CELERY, fleetWorkerCommand } from './fleet-command';
+import { FLEET_CELERY, fleetBrokerOptions, fleetWorkerCommand } from './fleet-command';
 import {
   BROKER_ENV_FILE, DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT,
   PLANNED_RESTART_MARKER, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, layoutPath, periodicRestartSlotSeconds,
@@ -93,7 +93,7 @@ describeEachRabbitMqProfile((profile) => {
   }
 
   test('the unit under test is the fleet\'s synthesized unit with only paths and restart timings changed', () => {
-    const { stack } = buildFleet({ app: HARNESS_APP, queues: undefined, hostname: 'unit-x@%h', concurrency: 1 });
+    const { stack } = buildFleet({ app: HARNESS_APP, queues: undefined, hostname: 'unit-x@%h', concurrency: 1 }, { broker: fleetBrokerOptions(profile) });
     const fleetUnit = directives(writtenFile(userDataText(stack), layoutPath(DEFAULT_INSTANCE_LAYOUT.unitDir, WORKER_UNIT)));
     const tested = directives(testUnit('/ROOT', FLEET_CELERY, 'unit-x@%h').unit);
     expect(Object.keys(tested).sort()).toEqual(Object.keys(fleetUnit).sort());
