@@ -36,12 +36,27 @@ export interface ManagementPasswordHash {
   readonly hashingAlgorithm?: string;
 }
 
+/** A queue's depth and consumers, as the management API lists them. */
+export interface ManagementQueueStats {
+  readonly name: string;
+  /** Messages ready for delivery (0 until the broker has emitted the queue's first statistics). */
+  readonly messagesReady: number;
+  /** Messages delivered and not yet acknowledged. */
+  readonly messagesUnacknowledged: number;
+  readonly consumers: number;
+}
+
 export interface RabbitMqManagementClientOptions {
   /** Base URL, for example `https://b-123.mq.eu-west-1.amazonaws.com:443` or `http://127.0.0.1:15672`. */
   readonly baseUrl: string;
   readonly credentials: ManagementCredentials;
   /** Timeout of each request, in milliseconds. */
   readonly requestTimeoutMs?: number;
+  /**
+   * The tag the calls need, named in 401/403 errors.
+   * @default 'administrator'
+   */
+  readonly requiredTag?: string;
 }
 
 /** An error answered by the management API (an HTTP status outside 2xx). */
@@ -59,10 +74,12 @@ export class RabbitMqManagementClient {
   private readonly authorization: string;
   private readonly requestTimeoutMs: number;
   private readonly username: string;
+  private readonly requiredTag: string;
 
   constructor(options: RabbitMqManagementClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.username = options.credentials.username;
+    this.requiredTag = options.requiredTag ?? 'administrator';
     this.authorization = 'Basic ' + Buffer.from(`${options.credentials.username}:${options.credentials.password}`, 'utf8').toString('base64');
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
@@ -141,6 +158,22 @@ export class RabbitMqManagementClient {
     return this.deleteIfExists(`/api/permissions/${enc(vhost)}/${enc(username)}`);
   }
 
+  /**
+   * Depth and consumers of every queue of a vhost, in one request (only the columns needed).
+   * Needs the `monitoring` tag (or more) and a permission entry on the vhost, even an empty one.
+   */
+  async listQueueStats(vhost: string): Promise<ManagementQueueStats[]> {
+    const body = await this.request('GET', `/api/queues/${enc(vhost)}?columns=name,messages_ready,messages_unacknowledged,consumers`) as Array<{
+      name: string; messages_ready?: number; messages_unacknowledged?: number; consumers?: number;
+    }>;
+    return body.map((q) => ({
+      name: q.name,
+      messagesReady: q.messages_ready ?? 0,
+      messagesUnacknowledged: q.messages_unacknowledged ?? 0,
+      consumers: q.consumers ?? 0,
+    }));
+  }
+
   private async getIfExists(path: string): Promise<unknown> {
     try {
       return await this.request('GET', path);
@@ -180,11 +213,12 @@ export class RabbitMqManagementClient {
     }
     const text = await response.text();
     if (response.status === 401) {
-      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl} refused the credentials of user "${this.username}" (HTTP 401). `
-        + 'Check the admin credentials secret: its username and password must be those of a broker user with the administrator tag.', 401);
+      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl} refused user "${this.username}" (HTTP 401 on ${method} ${path}: ${reasonOf(text)}). `
+        + `Check the credentials secret: its username and password must be those of a broker user with the ${this.requiredTag} tag`
+        + ' (and, for a vhost\'s resources, a permission entry on that vhost).', 401);
     }
     if (response.status === 403) {
-      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl}: user "${this.username}" is not allowed to ${method} ${path} (HTTP 403); it needs the administrator tag.`, 403);
+      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl}: user "${this.username}" is not allowed to ${method} ${path} (HTTP 403); it needs the ${this.requiredTag} tag.`, 403);
     }
     if (response.status < 200 || response.status >= 300) {
       throw new ManagementApiError(`RabbitMQ management API ${method} ${path} failed with HTTP ${response.status}: ${reasonOf(text)}`, response.status);
