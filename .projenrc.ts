@@ -43,8 +43,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   devDeps: [
     '@aws-sdk/client-mq@^3',
     '@aws-sdk/client-secrets-manager@^3',
-    // The doctor CLI's clients: bundled into its one JS file at build time, so none of them is a
-    // runtime dependency of the jsii library (see the doctor bundle below).
+    // The doctor CLI's and the metrics publisher's clients: bundled into their JS files at build
+    // time, so none of them is a runtime dependency of the jsii library.
     '@aws-sdk/client-auto-scaling@^3',
     '@aws-sdk/client-cloudwatch@^3',
     '@aws-sdk/client-ec2@^3',

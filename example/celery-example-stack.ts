@@ -66,7 +66,8 @@ export class CeleryExampleStack extends Stack {
       brokerOptions: props.engineVersion ? { engineVersion: props.engineVersion } : undefined,
       // shop.py returns results over the broker (result_backend rpc://): its reply queues must be allowed.
       applicationUserOptions: { enableRpcResultBackend: true },
-      monitoringOptions: { alarmTopic: this.alarmTopic },
+      // One topic for the example: pages (ingress storm, broker down) and tickets (every other alarm).
+      monitoringOptions: { pagingTopic: this.alarmTopic, ticketingTopic: this.alarmTopic },
       fleets: {
         // Short tasks: a minute is plenty, and bounds how long a drain waits.
         orders: { app: 'shop', code, queues: ['orders'], timeLimit: Duration.minutes(1) },
@@ -95,7 +96,8 @@ export class CeleryExampleStack extends Stack {
       description: 'Credentials the workers connect with (username, password, vhost); give producers read access to it',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'SNS topic every alarm notifies' });
-    new CfnOutput(this, 'IncidentAlarmName', { value: this.platform.monitoring.incidentAlarm.alarmName, description: 'The composite alarm to page on' });
+    new CfnOutput(this, 'IncidentAlarmName', { value: this.platform.monitoring.incidentAlarm!.alarmName, description: 'The composite alarm of the mingle incident\'s signature' });
+    new CfnOutput(this, 'BrokerDownAlarmName', { value: this.platform.monitoring.brokerDownAlarm!.alarmName, description: 'The composite alarm of a broker that stopped reporting' });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.platform.monitoring.dashboard!.dashboardName}`,
       description: 'CloudWatch dashboard of the broker and both fleets',

@@ -17,8 +17,9 @@ import { CeleryExampleStack } from '../example/celery-example-stack';
  *    workers send back through rpc:// (the probe runs against a local RabbitMQ and real Celery
  *    workers in test/patterns/celery-task-probe.test.ts);
  * 3. every alarm of the platform exists and is OK (cloudwatch:DescribeAlarms, polled: alarms start
- *    in INSUFFICIENT_DATA). The query names the alarms and expects exactly that many, each OK, so
- *    the order CloudWatch returns them in does not matter.
+ *    in INSUFFICIENT_DATA, and the restart signal is in ALARM for 30 minutes after the broker's
+ *    creation). The query names the alarms and expects exactly that many, each OK, so the order
+ *    CloudWatch returns them in does not matter.
  *
  * Run it with an AWS account: `npx integ-runner --language typescript --force
  * --parallel-regions <region> integ.celery-platform.ts` (about 30 minutes: the broker takes 15 to
@@ -91,13 +92,16 @@ const alarmNames = (kind: 'metric' | 'composite') => platform.monitoring.alarms
   .filter((cfn) => kind === 'metric' ? cfn instanceof cloudwatch.CfnAlarm : cfn instanceof cloudwatch.CfnCompositeAlarm)
   .map((cfn) => (cfn as cloudwatch.CfnAlarm | cloudwatch.CfnCompositeAlarm).alarmName!);
 const metricAlarmNames = alarmNames('metric');
+const compositeAlarmNames = alarmNames('composite');
+// The restart signal stays in ALARM for the publisher's creation grace (30 minutes after the broker's
+// creation): a broker takes 15 to 20 minutes, so the wait covers it.
 const alarmsOk = integ.assertions.awsApiCall('CloudWatch', 'describeAlarms', {
-  AlarmNames: [...metricAlarmNames, ...alarmNames('composite')],
+  AlarmNames: [...metricAlarmNames, ...compositeAlarmNames],
   AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
 }).expect(ExpectedResult.objectLike({
   MetricAlarms: metricAlarmNames.map(() => ({ StateValue: 'OK' })),
-  CompositeAlarms: [{ StateValue: 'OK' }],
-})).waitForAssertions({ totalTimeout: Duration.minutes(20), interval: Duration.minutes(1) });
+  CompositeAlarms: compositeAlarmNames.map(() => ({ StateValue: 'OK' })),
+})).waitForAssertions({ totalTimeout: Duration.minutes(30), interval: Duration.minutes(1) });
 
 brokerRunning.next(tasksConsumed).next(alarmsOk);
 

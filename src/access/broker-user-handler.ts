@@ -29,6 +29,11 @@ export interface BrokerUserProperties {
   readonly RemoveVhostOnDelete?: string;
   /** Timeout of each management API request, in milliseconds. */
   readonly RequestTimeoutMs?: string;
+  /**
+   * Comma-separated user tags, for example `monitoring` (read-only management API access).
+   * Absent or empty for the application user, which never uses the management API.
+   */
+  readonly Tags?: string;
 }
 
 /** The subset of a CloudFormation custom resource event the handler uses. */
@@ -74,7 +79,7 @@ export async function handleBrokerUserEvent(event: BrokerUserEvent, deps: Broker
     return deleteUser(event, deps, log);
   }
 
-  const nameError = vhostNameError('vhost', props.Vhost) ?? usernameError('username', props.Username);
+  const nameError = vhostError(props) ?? usernameError('username', props.Username);
   if (nameError) throw new Error(nameError);
   hostOf(props.ManagementUrl);
 
@@ -88,15 +93,17 @@ export async function handleBrokerUserEvent(event: BrokerUserEvent, deps: Broker
   const me = await client.whoAmI();
   log(`Connected to ${props.ManagementUrl} as ${me.name} (tags: ${me.tags.join(',') || 'none'})`);
 
+  const tags = tagsOf(props);
   const existing = await client.getUser(props.Username);
-  if (existing && existing.tags.length > 0) {
-    throw new Error(`username: a user "${props.Username}" already exists on the broker with tags ${existing.tags.join(',')}; `
-      + 'it was not created by this resource (the application user never has tags). Choose another username.');
+  const foreignTags = existing?.tags.filter((t) => !tags.includes(t)) ?? [];
+  if (foreignTags.length > 0) {
+    throw new Error(`username: a user "${props.Username}" already exists on the broker with tags ${existing!.tags.join(',')}; `
+      + `it was not created by this resource (whose user has ${tags.length > 0 ? `only the tags ${tags.join(',')}` : 'no tags'}). Choose another username.`);
   }
 
   await client.putVhost(props.Vhost);
-  // No tags: the user can use AMQP but not the management UI or API.
-  await client.putUser(props.Username, user.password, []);
+  // No tags (the application user): AMQP only, no management UI or API. `monitoring`: read-only API.
+  await client.putUser(props.Username, user.password, tags);
   await client.putPermissions(props.Vhost, props.Username, permissionsOf(props));
 
   // Permissions on that vhost only, whatever happened to the user before (e.g. an older vhost).
@@ -118,7 +125,7 @@ async function deleteUser(event: BrokerUserEvent, deps: BrokerUserDependencies, 
   const props = event.ResourceProperties;
   const physicalId = event.PhysicalResourceId ?? '';
   // A failed Create rolls back with a Delete for an id this handler never returned: nothing was made.
-  if (vhostNameError('vhost', props.Vhost) || usernameError('username', props.Username) || physicalId !== brokerUserPhysicalId(props)) {
+  if (vhostError(props) || usernameError('username', props.Username) || physicalId !== brokerUserPhysicalId(props)) {
     log(`Delete of ${physicalId}: not a user this resource created; nothing to do`);
     return { PhysicalResourceId: physicalId };
   }
@@ -201,6 +208,26 @@ async function vhostUsers(client: RabbitMqManagementClient, vhost: string): Prom
 function clientFor(props: BrokerUserProperties, admin: Credentials, deps: BrokerUserDependencies): RabbitMqManagementClient {
   const timeout = props.RequestTimeoutMs ? Number(props.RequestTimeoutMs) : undefined;
   return new RabbitMqManagementClient({ baseUrl: props.ManagementUrl, credentials: admin, requestTimeoutMs: timeout, retry: deps.retry });
+}
+
+/**
+ * The vhost must be one this library accepts; a read-only user (with tags, and no permission on
+ * any resource) may also read the default vhost `/`, which the application user never works in.
+ */
+function vhostError(props: BrokerUserProperties): string | undefined {
+  const readOnly = (props.Tags ?? '').trim().length > 0 && props.Configure === '' && props.Write === '' && props.Read === '';
+  return readOnly && props.Vhost === '/' ? undefined : vhostNameError('vhost', props.Vhost);
+}
+
+/** Tags RabbitMQ knows; anything else in `Tags` is refused rather than created silently. */
+const KNOWN_TAGS = ['monitoring', 'management', 'policymaker', 'administrator', 'impersonator'];
+
+function tagsOf(props: BrokerUserProperties): string[] {
+  const tags = (props.Tags ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  for (const tag of tags) {
+    if (!KNOWN_TAGS.includes(tag)) throw new Error(`Tags: ${JSON.stringify(tag)} is not a RabbitMQ user tag; use ${KNOWN_TAGS.join(', ')}.`);
+  }
+  return tags;
 }
 
 function permissionsOf(props: BrokerUserProperties): VhostPermissions {

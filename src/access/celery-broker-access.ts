@@ -1,14 +1,12 @@
-import { Annotations, CustomResource, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { BrokerUserFunction } from './broker-user-function';
 import { usernameError, vhostNameError } from './broker-user-names';
+import { addBrokerUserResource } from './broker-user-resource';
 import { CeleryPermissions } from './celery-permissions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
-import { addNagSuppressions } from '../private/nag-suppressions';
 import { validateIn, ValidationError } from '../private/validation-error';
 
 /**
@@ -161,84 +159,24 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
         `removeVhostOnDelete is on: deleting this resource (or the stack) deletes vhost "${this.vhost}" with every queued task in it.`);
     }
 
-    this.secret = new secretsmanager.Secret(this, 'Secret', {
-      description: `Celery application user of ${props.broker.node.path} (username, password, vhost)`,
-      generateSecretString: {
-        secretStringTemplate: Stack.of(this).toJsonString({ username: this.username, vhost: this.vhost }),
-        generateStringKey: 'password',
-        passwordLength: 32,
-        // Amazon MQ rejects , : = in passwords; the rest would need escaping in AMQP URLs.
-        excludeCharacters: ',:=/@#?%&+;"\'\\`<>[]{}|^~ ',
-      },
-    });
-
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'Celery broker-user function: broker management API and HTTPS AWS APIs only',
-      allowAllOutbound: false,
-    });
-    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (Secrets Manager), directly or through VPC endpoints');
-    this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
-
-    const fn = new BrokerUserFunction(this, 'Function', {
-      description: 'cdk-celery: creates the Celery vhost and application user through the RabbitMQ management API',
+    const user = addBrokerUserResource(this, {
+      broker: props.broker,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      securityGroups: [securityGroup],
-      // Room for the management API's transient failures right after the broker turns RUNNING
-      // (DNS, connection refused, 5xx): the handler retries them with backoff until 15 s before this.
-      timeout: BROKER_USER_FUNCTION_TIMEOUT,
+      adminCredentials,
+      vhost: this.vhost,
+      username: this.username,
+      // Rendered at synth, so that queues added with addTaskQueues after construction count.
+      configure: Lazy.string({ produce: () => this.permissions.configure }),
+      write: Lazy.string({ produce: () => this.permissions.write }),
+      read: Lazy.string({ produce: () => this.permissions.read }),
+      removeVhostOnDelete: props.removeVhostOnDelete,
+      requestTimeout,
+      purpose: 'Celery application user',
+      functionDescription: 'cdk-celery: creates the Celery vhost and application user through the RabbitMQ management API',
     });
-    adminCredentials.grantRead(fn);
-    this.secret.grantRead(fn);
-
-    if (props.broker.connections.securityGroups.length === 0) {
-      Annotations.of(this).addWarningV2('cdk-celery:brokerWithoutSecurityGroup',
-        'The broker has no security groups in this app: allow this construct\'s connections to its management port yourself.');
-    }
-    props.broker.connections.allowFrom(this, ec2.Port.tcp(props.broker.managementPort), 'RabbitMQ management API from the Celery broker-user function');
-
-    const provider = new cr.Provider(this, 'Provider', { onEventHandler: fn });
-
-    const resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
-      resourceType: 'Custom::CeleryBrokerUser',
-      properties: {
-        ManagementUrl: props.broker.managementUrl,
-        AdminSecretArn: adminCredentials.secretArn,
-        UserSecretArn: this.secret.secretArn,
-        Vhost: this.vhost,
-        Username: this.username,
-        // Rendered at synth, so that queues added with addTaskQueues after construction count.
-        Configure: Lazy.string({ produce: () => this.permissions.configure }),
-        Write: Lazy.string({ produce: () => this.permissions.write }),
-        Read: Lazy.string({ produce: () => this.permissions.read }),
-        RemoveVhostOnDelete: props.removeVhostOnDelete ? 'true' : 'false',
-        RequestTimeoutMs: String(requestTimeout.toMilliseconds()),
-      },
-    });
-    // The management port must be open before the function calls it.
-    for (const sg of props.broker.connections.securityGroups) resource.node.addDependency(sg);
-
-    // Each acknowledgement only on the resource type its rule checks, so none is left unused.
-    addNagSuppressions(fn, [
-      { id: 'AwsSolutions-IAM4', reason: 'AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole are the AWS-managed minimum for a Lambda function in a VPC (logs and ENIs).' },
-    ], ['AWS::IAM::Role']);
-    addNagSuppressions(fn, [
-      { id: 'AwsSolutions-L1', reason: 'The runtime is pinned by the projen-generated BrokerUserFunction (nodejs22.x, a supported runtime), updated with the project configuration.' },
-    ], ['AWS::Lambda::Function']);
-    addNagSuppressions(provider, [
-      { id: 'AwsSolutions-IAM4', reason: 'aws-cdk-lib custom_resources.Provider framework function: AWSLambdaBasicExecutionRole for its logs.' },
-    ], ['AWS::IAM::Role']);
-    addNagSuppressions(provider, [
-      { id: 'AwsSolutions-IAM5', reason: 'aws-cdk-lib custom_resources.Provider framework function: invokes the onEvent function and its versions (FUNCTION_ARN:*), nothing else.' },
-    ], ['AWS::IAM::Policy']);
-    addNagSuppressions(provider, [
-      { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib custom_resources.Provider framework function: its runtime is chosen by aws-cdk-lib.' },
-    ], ['AWS::Lambda::Function']);
-    addNagSuppressions(this.secret, [
-      { id: 'AwsSolutions-SMG4', reason: 'The password is applied to RabbitMQ by this custom resource on deployment; Secrets Manager rotation would change the secret without changing the broker user.' },
-    ]);
+    this.secret = user.secret;
+    this.connections = user.connections;
   }
 
   /**
@@ -302,9 +240,6 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     return this.secret.grantRead(grantee);
   }
 }
-
-/** Timeout of the function that calls the management API. */
-const BROKER_USER_FUNCTION_TIMEOUT = Duration.minutes(5);
 
 /** Celery's `task_default_queue`, allowed when no queue is given. */
 const DEFAULT_TASK_QUEUES = ['celery'];

@@ -64,14 +64,33 @@ export interface ManagementRetryOptions {
 /** Defaults of `ManagementRetryOptions`: about 3.5 minutes of backoff at most, cut short by the deadline. */
 export const DEFAULT_MANAGEMENT_RETRY = { maxAttempts: 18, baseDelayMs: 1_000, maxDelayMs: 15_000 };
 
+/** A queue's depth and consumers, as the management API lists them. */
+export interface ManagementQueueStats {
+  readonly name: string;
+  /** Messages ready for delivery (0 until the broker has emitted the queue's first statistics). */
+  readonly messagesReady: number;
+  /** Messages delivered and not yet acknowledged. */
+  readonly messagesUnacknowledged: number;
+  readonly consumers: number;
+}
+
 export interface RabbitMqManagementClientOptions {
   /** Base URL, for example `https://b-123.mq.eu-west-1.amazonaws.com:443` or `http://127.0.0.1:15672`. */
   readonly baseUrl: string;
   readonly credentials: ManagementCredentials;
   /** Timeout of each request, in milliseconds. */
   readonly requestTimeoutMs?: number;
-  /** Retries of transient failures (`DEFAULT_MANAGEMENT_RETRY`). */
+  /**
+   * Retries of transient failures; fields left out take `DEFAULT_MANAGEMENT_RETRY`'s values.
+   * @default - no retries: one attempt per request (the metrics publisher, which runs again a
+   * minute later, wants an answer within its run rather than a wait)
+   */
   readonly retry?: ManagementRetryOptions;
+  /**
+   * The tag the calls need, named in 401/403 errors.
+   * @default 'administrator'
+   */
+  readonly requiredTag?: string;
 }
 
 /** An error answered by the management API (an HTTP status outside 2xx). */
@@ -97,14 +116,16 @@ export class RabbitMqManagementClient {
   private readonly authorization: string;
   private readonly requestTimeoutMs: number;
   private readonly username: string;
-  private readonly retry: ManagementRetryOptions;
+  private readonly retry?: ManagementRetryOptions;
+  private readonly requiredTag: string;
 
   constructor(options: RabbitMqManagementClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.username = options.credentials.username;
+    this.requiredTag = options.requiredTag ?? 'administrator';
     this.authorization = 'Basic ' + Buffer.from(`${options.credentials.username}:${options.credentials.password}`, 'utf8').toString('base64');
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.retry = options.retry ?? {};
+    this.retry = options.retry;
   }
 
   /** Checks that the API is reachable and the credentials are accepted; returns the user's tags. */
@@ -181,6 +202,22 @@ export class RabbitMqManagementClient {
     return this.deleteIfExists(`/api/permissions/${enc(vhost)}/${enc(username)}`);
   }
 
+  /**
+   * Depth and consumers of every queue of a vhost, in one request (only the columns needed).
+   * Needs the `monitoring` tag (or more) and a permission entry on the vhost, even an empty one.
+   */
+  async listQueueStats(vhost: string): Promise<ManagementQueueStats[]> {
+    const body = await this.request('GET', `/api/queues/${enc(vhost)}?columns=name,messages_ready,messages_unacknowledged,consumers`) as Array<{
+      name: string; messages_ready?: number; messages_unacknowledged?: number; consumers?: number;
+    }>;
+    return body.map((q) => ({
+      name: q.name,
+      messagesReady: q.messages_ready ?? 0,
+      messagesUnacknowledged: q.messages_unacknowledged ?? 0,
+      consumers: q.consumers ?? 0,
+    }));
+  }
+
   private async getIfExists(path: string): Promise<unknown> {
     try {
       return await this.request('GET', path);
@@ -206,11 +243,20 @@ export class RabbitMqManagementClient {
    * retry after a lost answer does no harm.
    */
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const maxAttempts = this.retry.maxAttempts ?? DEFAULT_MANAGEMENT_RETRY.maxAttempts;
-    const baseDelayMs = this.retry.baseDelayMs ?? DEFAULT_MANAGEMENT_RETRY.baseDelayMs;
-    const maxDelayMs = this.retry.maxDelayMs ?? DEFAULT_MANAGEMENT_RETRY.maxDelayMs;
-    const now = this.retry.now ?? Date.now;
-    const sleep = this.retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const retry = this.retry;
+    if (!retry) {
+      try {
+        return await this.requestOnce(method, path, body);
+      } catch (e) {
+        if (!(e instanceof TransientManagementError)) throw e;
+        throw e.status === undefined ? new Error(e.message) : new ManagementApiError(e.message, e.status);
+      }
+    }
+    const maxAttempts = retry.maxAttempts ?? DEFAULT_MANAGEMENT_RETRY.maxAttempts;
+    const baseDelayMs = retry.baseDelayMs ?? DEFAULT_MANAGEMENT_RETRY.baseDelayMs;
+    const maxDelayMs = retry.maxDelayMs ?? DEFAULT_MANAGEMENT_RETRY.maxDelayMs;
+    const now = retry.now ?? Date.now;
+    const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const started = now();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -218,7 +264,7 @@ export class RabbitMqManagementClient {
       } catch (e) {
         if (!(e instanceof TransientManagementError)) throw e;
         const delay = Math.min(baseDelayMs * 2 ** (attempt - 1), maxDelayMs);
-        const deadlinePassed = this.retry.deadline !== undefined && now() + delay + this.requestTimeoutMs > this.retry.deadline;
+        const deadlinePassed = retry.deadline !== undefined && now() + delay + this.requestTimeoutMs > retry.deadline;
         if (attempt >= maxAttempts || deadlinePassed) {
           const seconds = Math.round((now() - started) / 1000);
           const tries = `Tried ${attempt} time${attempt === 1 ? '' : 's'} over ${seconds} s${deadlinePassed ? ' (no time left before the function\'s timeout)' : ''}.`;
@@ -255,11 +301,12 @@ export class RabbitMqManagementClient {
       throw new TransientManagementError(`RabbitMQ management API at ${this.baseUrl} broke off its answer (${method} ${path}): ${describeNetworkError(e, this.requestTimeoutMs)}.`);
     }
     if (response.status === 401) {
-      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl} refused the credentials of user "${this.username}" (HTTP 401). `
-        + 'Check the admin credentials secret: its username and password must be those of a broker user with the administrator tag.', 401);
+      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl} refused user "${this.username}" (HTTP 401 on ${method} ${path}: ${reasonOf(text)}). `
+        + `Check the credentials secret: its username and password must be those of a broker user with the ${this.requiredTag} tag`
+        + ' (and, for a vhost\'s resources, a permission entry on that vhost).', 401);
     }
     if (response.status === 403) {
-      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl}: user "${this.username}" is not allowed to ${method} ${path} (HTTP 403); it needs the administrator tag.`, 403);
+      throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl}: user "${this.username}" is not allowed to ${method} ${path} (HTTP 403); it needs the ${this.requiredTag} tag.`, 403);
     }
     if (response.status >= 500 || response.status === 429) {
       throw new TransientManagementError(`RabbitMQ management API ${method} ${path} failed with HTTP ${response.status}: ${reasonOf(text)}.`, response.status);

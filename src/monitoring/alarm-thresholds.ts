@@ -105,6 +105,44 @@ export class AlarmThresholdDefaults {
   /** Width of the optional ingress anomaly band, in standard deviations. */
   public static readonly INGRESS_ANOMALY_STD_DEVS = 4;
 
+  /**
+   * Consecutive minutes without a single broker metric before the broker counts as not
+   * reporting. A running Amazon MQ broker publishes every minute; 5 rides out a late datapoint or
+   * two, and pages a dead broker within 5 to 6 minutes.
+   */
+  public static readonly BROKER_NOT_REPORTING_MINUTES = 5;
+
+  /**
+   * Longest a broker may be reported restarting (created, rebooted) before the pages stop being
+   * held back: Amazon MQ's maintenance can last up to two hours.
+   */
+  public static readonly BROKER_RESTARTING_MAX_MINUTES = 120;
+
+  /** Consecutive minutes with a failed run of the metrics publisher before it raises a ticket. */
+  public static readonly METRICS_PUBLISHER_ERROR_MINUTES = 5;
+
+  /**
+   * Seconds in which the fleets may open all the connections (or channels) they can hold: the
+   * churn alarms fire on net openings faster than the whole connection budget per minute, twice
+   * in three minutes. A reconnect of every client after a broker reboot opens the budget once.
+   */
+  public static readonly CHURN_BUDGET_SECONDS = 60;
+
+  /**
+   * Minutes the broker-down page, once in ALARM, waits for the restart suppressor to go to ALARM
+   * before it notifies: the metrics publisher runs once a minute, and on a first deployment the
+   * page is created after it. It is also the delay of a real broker-down page (after the
+   * `BROKER_NOT_REPORTING_MINUTES`).
+   */
+  public static readonly RESTART_SUPPRESSION_WAIT_MINUTES = 3;
+
+  /**
+   * Minutes the broker-down page stays held back after Amazon MQ reports the broker running
+   * again: its metrics resume within a few minutes, and broker-not-reporting needs one datapoint
+   * to clear.
+   */
+  public static readonly RESTART_SUPPRESSION_EXTENSION_MINUTES = 10;
+
   private constructor() {}
 }
 
@@ -222,6 +260,38 @@ export interface CeleryAlarmThresholds {
    * @default AlarmThresholdDefaults.WORKER_RESTARTS_PER_MINUTE (3)
    */
   readonly workerRestartsPerMinute?: number;
+
+  /**
+   * Net new connections per second (rate of change of `ConnectionCount`) above which the
+   * connection churn alarm fires, 2 of 3 minutes.
+   * @default - the connection storm threshold / AlarmThresholdDefaults.CHURN_BUDGET_SECONDS (60)
+   */
+  readonly maxConnectionsOpenedPerSecond?: number;
+
+  /**
+   * Net new channels per second (rate of change of `ChannelCount`) above which the channel churn
+   * alarm fires, 2 of 3 minutes.
+   * @default - the channel storm threshold / AlarmThresholdDefaults.CHURN_BUDGET_SECONDS (60)
+   */
+  readonly maxChannelsOpenedPerSecond?: number;
+
+  /**
+   * Consecutive minutes without any broker metric before `broker-not-reporting` fires.
+   * @default AlarmThresholdDefaults.BROKER_NOT_REPORTING_MINUTES (5)
+   */
+  readonly brokerNotReportingMinutes?: number;
+
+  /**
+   * Longest time the broker may be reported restarting before the pages are no longer held back.
+   * @default AlarmThresholdDefaults.BROKER_RESTARTING_MAX_MINUTES (120)
+   */
+  readonly brokerRestartingMaxMinutes?: number;
+
+  /**
+   * Consecutive minutes with a failed run of the metrics publisher before its alarm fires.
+   * @default AlarmThresholdDefaults.METRICS_PUBLISHER_ERROR_MINUTES (5)
+   */
+  readonly metricsPublisherErrorMinutes?: number;
 }
 
 /** Every threshold, resolved. Derived thresholds are `undefined` when they depend on the fleets. */
@@ -244,6 +314,11 @@ export interface ResolvedAlarmThresholds {
   readonly backlogMinutes: number;
   readonly noConsumersMinutes: number;
   readonly workerRestartsPerMinute: number;
+  readonly maxConnectionsOpenedPerSecond?: number;
+  readonly maxChannelsOpenedPerSecond?: number;
+  readonly brokerNotReportingMinutes: number;
+  readonly brokerRestartingMaxMinutes: number;
+  readonly metricsPublisherErrorMinutes: number;
 }
 
 interface Rule {
@@ -284,6 +359,11 @@ const RULES: { [key: string]: Rule } = {
   backlogMinutes: minutesInADay,
   noConsumersMinutes: minutesInADay,
   workerRestartsPerMinute: positiveInteger,
+  maxConnectionsOpenedPerSecond: positive,
+  maxChannelsOpenedPerSecond: positive,
+  brokerNotReportingMinutes: minutesInADay,
+  brokerRestartingMaxMinutes: minutesInADay,
+  metricsPublisherErrorMinutes: minutesInADay,
 };
 
 /**
@@ -325,6 +405,14 @@ export function resolveAlarmThresholds(thresholds: CeleryAlarmThresholds = {}): 
       throw new Error(`thresholds.${name}: ${shown} is not allowed; use ${rule.allowed}`);
     }
   }
+  // The churn thresholds are computed from the storm thresholds unless given themselves.
+  for (const [storm, churn] of [['maxConnections', 'maxConnectionsOpenedPerSecond'], ['maxChannels', 'maxChannelsOpenedPerSecond']]) {
+    const value = given[storm];
+    if (typeof value === 'number' && Token.isUnresolved(value) && given[churn] === undefined) {
+      throw new Error(`thresholds.${storm}: a CloudFormation value (token) is only accepted with thresholds.${churn}, which is otherwise computed from it at synth. `
+        + `Give ${churn} too (a token is fine there), or use a number.`);
+    }
+  }
   const d = AlarmThresholdDefaults;
   return {
     brokerIngressBytesPerMinute: thresholds.brokerIngressBytesPerMinute,
@@ -345,6 +433,11 @@ export function resolveAlarmThresholds(thresholds: CeleryAlarmThresholds = {}): 
     backlogMinutes: thresholds.backlogMinutes ?? d.BACKLOG_MINUTES,
     noConsumersMinutes: thresholds.noConsumersMinutes ?? d.NO_CONSUMERS_MINUTES,
     workerRestartsPerMinute: thresholds.workerRestartsPerMinute ?? d.WORKER_RESTARTS_PER_MINUTE,
+    maxConnectionsOpenedPerSecond: thresholds.maxConnectionsOpenedPerSecond,
+    maxChannelsOpenedPerSecond: thresholds.maxChannelsOpenedPerSecond,
+    brokerNotReportingMinutes: thresholds.brokerNotReportingMinutes ?? d.BROKER_NOT_REPORTING_MINUTES,
+    brokerRestartingMaxMinutes: thresholds.brokerRestartingMaxMinutes ?? d.BROKER_RESTARTING_MAX_MINUTES,
+    metricsPublisherErrorMinutes: thresholds.metricsPublisherErrorMinutes ?? d.METRICS_PUBLISHER_ERROR_MINUTES,
   };
 }
 
@@ -367,4 +460,19 @@ export function channelStormThreshold(t: ResolvedAlarmThresholds, maxWorkers: nu
 /** Bytes one fleet may send per `periodMinutes`. */
 export function fleetNetworkOutThreshold(t: ResolvedAlarmThresholds, maxCapacity: number, periodMinutes: number): number {
   return maxCapacity * t.fleetNetworkOutBytesPerWorkerPerMinute * periodMinutes;
+}
+
+/** Net new connections per second that the fleets (and other clients) can explain. */
+export function connectionChurnThreshold(t: ResolvedAlarmThresholds, maxWorkers: number): number {
+  return t.maxConnectionsOpenedPerSecond ?? roundRate(connectionStormThreshold(t, maxWorkers) / AlarmThresholdDefaults.CHURN_BUDGET_SECONDS);
+}
+
+/** Net new channels per second that the fleets (and other clients) can explain. */
+export function channelChurnThreshold(t: ResolvedAlarmThresholds, maxWorkers: number): number {
+  return t.maxChannelsOpenedPerSecond ?? roundRate(channelStormThreshold(t, maxWorkers) / AlarmThresholdDefaults.CHURN_BUDGET_SECONDS);
+}
+
+/** Three decimals: readable in the console and the description, exact enough for a threshold. */
+function roundRate(perSecond: number): number {
+  return Math.round(perSecond * 1000) / 1000;
 }

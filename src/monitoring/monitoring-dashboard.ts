@@ -3,92 +3,153 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { ICeleryWorkerFleet } from '../workers/celery-worker-fleet-ref';
 
-/** The broker alarms the dashboard shows. */
-export interface BrokerDashboardAlarms {
-  readonly incidentAlarm: cloudwatch.IAlarm;
-  readonly brokerIngressAlarm: cloudwatch.Alarm;
-  readonly memoryAlarm: cloudwatch.Alarm;
-  readonly cpuAlarm: cloudwatch.Alarm;
-  readonly diskFreeAlarm: cloudwatch.Alarm;
-  readonly connectionStormAlarm: cloudwatch.Alarm;
-  readonly channelStormAlarm: cloudwatch.Alarm;
-  readonly noConsumersAlarm: cloudwatch.Alarm;
-  readonly backlogAlarm: cloudwatch.Alarm;
+/** The broker signals the dashboard shows; a switched-off alarm is undefined and shown as its metric. */
+export interface BrokerDashboardSignals {
+  readonly pages: cloudwatch.IAlarm[];
   readonly brokerAlarms: cloudwatch.Alarm[];
+  readonly ingress: cloudwatch.IMetric;
+  readonly ingressAlarm?: cloudwatch.Alarm;
+  readonly notReportingAlarm?: cloudwatch.Alarm;
+  /** The metrics publisher's restart signal, if it runs. */
+  readonly restarting?: cloudwatch.IMetric;
+  readonly memoryAlarm?: cloudwatch.Alarm;
+  readonly cpuAlarm?: cloudwatch.Alarm;
+  readonly diskFreeAlarm?: cloudwatch.Alarm;
+  readonly connectionStormAlarm?: cloudwatch.Alarm;
+  readonly channelStormAlarm?: cloudwatch.Alarm;
+  readonly connectionChurnAlarm?: cloudwatch.Alarm;
+  readonly channelChurnAlarm?: cloudwatch.Alarm;
+  readonly noConsumersAlarm?: cloudwatch.Alarm;
+  readonly backlogAlarm?: cloudwatch.Alarm;
+  readonly publisherErrorsAlarm?: cloudwatch.Alarm;
 }
 
-/** The fleet alarms the dashboard shows. */
-export interface FleetDashboardAlarms {
+/** One queue's metric, labelled with the queue. */
+export interface QueueMetric {
+  readonly queue: string;
+  readonly metric: cloudwatch.IMetric;
+}
+
+/** The fleet signals the dashboard shows. */
+export interface FleetDashboardSignals {
   readonly fleet: ICeleryWorkerFleet;
-  readonly networkOutAlarm: cloudwatch.Alarm;
-  readonly workerRestartsAlarm: cloudwatch.Alarm;
+  readonly networkOutAlarm?: cloudwatch.Alarm;
+  readonly workerRestartsAlarm?: cloudwatch.Alarm;
+  readonly queueBacklogAlarm?: cloudwatch.Alarm;
+  readonly queueNoConsumersAlarm?: cloudwatch.Alarm;
+  /** Ready messages per queue (with queue metrics). */
+  readonly queueReady: QueueMetric[];
+  /** Consumers per queue (with queue metrics). */
+  readonly queueConsumers: QueueMetric[];
 }
 
 const MINUTE = Duration.minutes(1);
 
-/** Rows for the broker: alarm states first, then ingress, memory, CPU, clients, queues, disk. */
-export function addBrokerWidgets(dashboard: cloudwatch.Dashboard, broker: IRabbitMqBroker, alarms: BrokerDashboardAlarms): void {
+/** The alarm's graph with its threshold, or the metric's when the alarm is switched off. */
+function alarmOrGraph(title: string, alarm: cloudwatch.Alarm | undefined, metric: cloudwatch.IMetric, width: number): cloudwatch.IWidget {
+  return alarm
+    ? new cloudwatch.AlarmWidget({ title, alarm, width })
+    : new cloudwatch.GraphWidget({ title: `${title} (alarm off)`, left: [metric], width });
+}
+
+/**
+ * Rows for the broker: the pages and every alarm's state first, then ingress, reporting and
+ * restarts, memory, clients and their churn, queues, CPU and disk.
+ */
+export function addBrokerWidgets(dashboard: cloudwatch.Dashboard, broker: IRabbitMqBroker, s: BrokerDashboardSignals): void {
   dashboard.addWidgets(
     new cloudwatch.AlarmStatusWidget({
-      title: `Broker ${broker.brokerName}: page on the first alarm (ingress storm)`,
-      alarms: [alarms.incidentAlarm, ...alarms.brokerAlarms],
+      title: `Broker ${broker.brokerName}: the pages first (ingress storm, broker down), then every alarm`,
+      alarms: [...s.pages, ...s.brokerAlarms],
       width: 24,
       height: 4,
     }),
   );
   dashboard.addWidgets(
-    new cloudwatch.AlarmWidget({ title: 'Broker ingress (bytes/min)', alarm: alarms.brokerIngressAlarm, width: 8 }),
+    alarmOrGraph('Broker ingress (bytes/min, NetworkIn by Broker or BrokerId)', s.ingressAlarm, s.ingress, 8),
     new cloudwatch.GraphWidget({
-      title: 'Broker network (bytes/min)',
+      title: 'Broker network (bytes/min), both dimensions',
       left: [
-        broker.metricNetworkIn({ period: MINUTE, statistic: cloudwatch.Stats.SUM, label: 'NetworkIn' }),
-        broker.metricNetworkOut({ period: MINUTE, statistic: cloudwatch.Stats.SUM, label: 'NetworkOut' }),
+        broker.metricNetworkIn({ period: MINUTE, statistic: cloudwatch.Stats.SUM, label: 'NetworkIn (Broker)' }),
+        broker.metric('NetworkIn', { period: MINUTE, statistic: cloudwatch.Stats.SUM, label: 'NetworkIn (BrokerId)', dimensionsMap: { BrokerId: broker.brokerId } }),
+        broker.metricNetworkOut({ period: MINUTE, statistic: cloudwatch.Stats.SUM, label: 'NetworkOut (Broker)' }),
       ],
       width: 8,
     }),
-    new cloudwatch.AlarmWidget({ title: 'RabbitMQ memory (% of limit)', alarm: alarms.memoryAlarm, width: 8 }),
+    alarmOrGraph('RabbitMQ memory (% of limit)', s.memoryAlarm, broker.metricMemoryUsedPercent(), 8),
   );
   dashboard.addWidgets(
-    new cloudwatch.AlarmWidget({ title: 'Connections', alarm: alarms.connectionStormAlarm, width: 6 }),
-    new cloudwatch.AlarmWidget({ title: 'Channels', alarm: alarms.channelStormAlarm, width: 6 }),
     new cloudwatch.GraphWidget({
-      title: 'Messages and consumers',
+      title: 'Broker reporting: datapoints per minute, and restarting (1 = being created or rebooted)',
+      left: [broker.metricCpuUtilization({ period: MINUTE, statistic: cloudwatch.Stats.SAMPLE_COUNT, label: 'SystemCpuUtilization datapoints' })],
+      right: s.restarting ? [s.restarting] : [],
+      leftAnnotations: s.notReportingAlarm ? [s.notReportingAlarm.toAnnotation()] : [],
+      width: 6,
+    }),
+    alarmOrGraph('Connections', s.connectionStormAlarm, broker.metricConnectionCount(), 6),
+    alarmOrGraph('Channels', s.channelStormAlarm, broker.metricChannelCount(), 6),
+    new cloudwatch.GraphWidget({
+      title: 'Churn: net connections and channels opened per second',
+      left: [s.connectionChurnAlarm?.metric, s.channelChurnAlarm?.metric].filter((m): m is cloudwatch.IMetric => m !== undefined),
+      leftAnnotations: [s.connectionChurnAlarm, s.channelChurnAlarm].filter((a): a is cloudwatch.Alarm => a !== undefined).map(a => a.toAnnotation()),
+      width: 6,
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Messages and consumers (all queues)',
       left: [
         broker.metricMessageReadyCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM, label: 'Ready' }),
         broker.metricMessageUnacknowledgedCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM, label: 'Unacknowledged' }),
       ],
       right: [broker.metricConsumerCount({ period: MINUTE, statistic: cloudwatch.Stats.MINIMUM, label: 'Consumers' })],
-      leftAnnotations: [alarms.backlogAlarm.toAnnotation()],
+      leftAnnotations: s.backlogAlarm ? [s.backlogAlarm.toAnnotation()] : [],
       width: 6,
     }),
-    new cloudwatch.AlarmWidget({ title: 'CPU (%)', alarm: alarms.cpuAlarm, width: 6 }),
+    alarmOrGraph('CPU (%)', s.cpuAlarm, broker.metricCpuUtilization(), 6),
+    alarmOrGraph('Free disk / disk free limit', s.diskFreeAlarm, broker.metricDiskFree(), 6),
+    alarmOrGraph('No consumer while messages wait', s.noConsumersAlarm, broker.metricConsumerCount(), 6),
   );
+  if (s.publisherErrorsAlarm) {
+    dashboard.addWidgets(new cloudwatch.AlarmWidget({ title: 'Metrics publisher: failed runs per minute', alarm: s.publisherErrorsAlarm, width: 24, height: 4 }));
+  }
+}
+
+/** One row per fleet: its alarm states, the bytes it sends, its worker restarts and its queues. */
+export function addFleetWidgets(dashboard: cloudwatch.Dashboard, fleetLabel: string, s: FleetDashboardSignals): void {
+  const fleet = s.fleet;
+  const alarms = [s.networkOutAlarm, s.workerRestartsAlarm, s.queueBacklogAlarm, s.queueNoConsumersAlarm]
+    .filter((a): a is cloudwatch.Alarm => a !== undefined);
+  const queues = s.queueReady.length > 0;
+  const width = queues ? 4 : 6;
   dashboard.addWidgets(
-    new cloudwatch.AlarmWidget({ title: 'Free disk / disk free limit', alarm: alarms.diskFreeAlarm, width: 12 }),
-    new cloudwatch.AlarmWidget({ title: 'No consumer while messages wait', alarm: alarms.noConsumersAlarm, width: 12 }),
+    new cloudwatch.AlarmStatusWidget({ title: `Fleet ${fleetLabel}`, alarms, width, height: 6 }),
+    alarmOrGraph(`${fleetLabel}: NetworkOut (bytes/min)`, s.networkOutAlarm, fleet.metricNetworkOut(), width),
+    new cloudwatch.GraphWidget({
+      title: `${fleetLabel}: network (bytes/min)`,
+      left: [
+        fleet.metricNetworkOut({ period: MINUTE, statistic: cloudwatch.Stats.SUM, label: 'NetworkOut' }),
+        fleet.metricNetworkIn({ period: MINUTE, statistic: cloudwatch.Stats.SUM, label: 'NetworkIn' }),
+      ],
+      width,
+    }),
+    alarmOrGraph(`${fleetLabel}: worker restarts (per min)`, s.workerRestartsAlarm, fleet.metricWorkerRestarts(), width),
+    ...(queues ? [
+      new cloudwatch.GraphWidget({
+        title: `${fleetLabel}: ready messages per queue`,
+        left: s.queueReady.map(q => withLabel(q.metric, `${q.queue} ready`)),
+        leftAnnotations: s.queueBacklogAlarm ? [s.queueBacklogAlarm.toAnnotation()] : [],
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${fleetLabel}: consumers per queue`,
+        left: s.queueConsumers.map(q => withLabel(q.metric, `${q.queue} consumers`)),
+        width,
+      }),
+    ] : []),
   );
 }
 
-/** One row per fleet: its alarm states, the bytes it sends and receives, its worker restarts. */
-export function addFleetWidgets(dashboard: cloudwatch.Dashboard, fleetLabel: string, alarms: FleetDashboardAlarms): void {
-  const fleet = alarms.fleet;
-  const fiveMinutes = Duration.minutes(5);
-  dashboard.addWidgets(
-    new cloudwatch.AlarmStatusWidget({
-      title: `Fleet ${fleetLabel}`,
-      alarms: [alarms.networkOutAlarm, alarms.workerRestartsAlarm],
-      width: 6,
-      height: 6,
-    }),
-    new cloudwatch.AlarmWidget({ title: `${fleetLabel}: NetworkOut (bytes/5 min)`, alarm: alarms.networkOutAlarm, width: 6 }),
-    new cloudwatch.GraphWidget({
-      title: `${fleetLabel}: network (bytes/5 min)`,
-      left: [
-        fleet.metricNetworkOut({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'NetworkOut' }),
-        fleet.metricNetworkIn({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'NetworkIn' }),
-      ],
-      width: 6,
-    }),
-    new cloudwatch.AlarmWidget({ title: `${fleetLabel}: worker restarts (per min)`, alarm: alarms.workerRestartsAlarm, width: 6 }),
-  );
+function withLabel(metric: cloudwatch.IMetric, label: string): cloudwatch.IMetric {
+  return metric instanceof cloudwatch.Metric ? metric.with({ label }) : metric;
 }

@@ -8,6 +8,7 @@ import { CeleryBrokerAccess, CeleryBrokerAccessOptions } from '../access/celery-
 import { RabbitMqBroker, RabbitMqBrokerOptions } from '../broker/rabbitmq-broker';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { CeleryFleetAlarms, CeleryMonitoring, CeleryMonitoringOptions } from '../monitoring/celery-monitoring';
+import { QueueMetricsSource } from '../monitoring/queue-metrics';
 import { ValidationError } from '../private/validation-error';
 import { CeleryWorkerFleet, CeleryWorkerFleetOptions, QueueBacklogScalingProps } from '../workers/celery-worker-fleet';
 
@@ -30,10 +31,11 @@ export interface CeleryPlatformFleetOptions extends CeleryWorkerFleetOptions {
    * (`CeleryWorkerFleet.scaleOnQueueBacklog`). A fleet whose `minCapacity` equals its
    * `maxCapacity` never gets a scaling policy.
    *
-   * Which backlog: with queue-level metrics (`CeleryPlatformProps.scaleOnQueueMetrics`, RabbitMQ
-   * 3.x) the sum of the ready messages of the fleet's own queues; without them (RabbitMQ 4.x
-   * publishes none) the broker-wide ready count, so that every fleet of the broker scales out on
-   * a backlog in any queue, and scales in only when the broker holds no ready message.
+   * Which backlog: with queue-level metrics (`CeleryPlatformProps.scaleOnQueueMetrics`: Amazon
+   * MQ's on RabbitMQ 3.x, the metrics publisher's on 4.x) the sum of the ready messages of the
+   * fleet's own queues; without them the broker-wide ready count, so that every fleet of the
+   * broker scales out on a backlog in any queue, and scales in only when the broker holds no
+   * ready message.
    * @default true
    */
   readonly enableBacklogScaling?: boolean;
@@ -124,21 +126,24 @@ export interface CeleryPlatformProps {
   readonly credentials?: secretsmanager.ISecret;
 
   /**
-   * Scale each fleet on the ready messages of its own queues (the broker's queue-level CloudWatch
-   * metrics, dimensions `Broker`, `VirtualHost`, `Queue`) rather than on the broker-wide count.
-   * Amazon MQ publishes queue-level metrics only for RabbitMQ 3.x (the first 500 queues, names
-   * without spaces or non-ASCII characters); RabbitMQ 4.x brokers publish none, so `true` is
-   * refused for a created 4.x broker. For an imported broker, set it to true if it runs 3.x.
-   * @default - true for a created RabbitMQ 3.x broker; false otherwise (RabbitMQ 4.x, or an
-   * imported broker whose version the platform cannot know)
+   * Scale each fleet on the ready messages of its own queues (queue-level CloudWatch metrics,
+   * dimensions `Broker`, `VirtualHost`, `Queue`) rather than on the broker-wide count. The queue
+   * metrics come from `CeleryMonitoring.queueMetrics`: Amazon MQ's own on a created RabbitMQ 3.x
+   * broker (the first 500 queues, names without spaces or non-ASCII characters), the metrics
+   * publisher's on RabbitMQ 4.x (Amazon MQ publishes none there) and on imported brokers. `true`
+   * with no queue metrics (`monitoringOptions.enableMetricsPublisher: false` on a 4.x broker) is
+   * refused; on an imported RabbitMQ 3.x broker without the publisher it reads Amazon MQ's.
+   * @default - true when the monitoring has queue metrics (`QueueMetricsSource` not NONE)
    */
   readonly scaleOnQueueMetrics?: boolean;
 
   /**
-   * Options of the alarms and the dashboard (`CeleryMonitoring`): thresholds, the SNS topic or
-   * alarm actions, names.
-   * @default - the `CeleryMonitoring` defaults: a new SNS topic notified on ALARM and OK, alarm
-   * and dashboard names starting with `<brokerName>-celery`, derived thresholds
+   * Options of the alarms and the dashboard (`CeleryMonitoring`): thresholds, per-alarm
+   * overrides, the paging and ticketing topics or actions, names, the metrics publisher (which
+   * runs in `vpc` with the platform's admin credentials and the application user's subnets).
+   * @default - the `CeleryMonitoring` defaults: a new paging and a new ticketing SNS topic
+   * notified on ALARM and OK, alarm and dashboard names starting with `<brokerName>-celery`,
+   * derived thresholds, the metrics publisher on
    */
   readonly monitoringOptions?: CeleryMonitoringOptions;
 }
@@ -166,8 +171,11 @@ export interface CeleryPlatformProps {
  *   (443) to the application user's function only.
  * - Each fleet scales on its backlog (see `CeleryPlatformFleetOptions.enableBacklogScaling` for
  *   what it scales on per RabbitMQ version).
- * - Broker ingress, memory, CPU, disk, connection and channel storms, stranded work, backlog and
- *   worker restarts raise alarms, with one composite alarm to page on (`CeleryMonitoring`).
+ * - Broker ingress, memory, CPU, disk, connection and channel storms and churn, stranded work,
+ *   backlog (per fleet too) and worker restarts raise tickets; two pages, the mingle incident's
+ *   signature and a broker that stopped reporting, stay quiet while the broker is created or
+ *   rebooted (`CeleryMonitoring`). A metrics publisher reads the fleets' queues on RabbitMQ 4,
+ *   as a read-only user, for the per-fleet alarms and scaling.
  *
  * Construct ids are part of your infrastructure's identity: the broker is `Broker`, the
  * application user `ApplicationUser`, the alarms `Monitoring`, each fleet `Fleets/<name>` and its
@@ -279,15 +287,6 @@ export class CeleryPlatform extends Construct {
       this.connectedBroker = this.createdBroker;
     }
 
-    // Scaling metrics.
-    const createdEngine = this.createdBroker?.engineVersion;
-    const createdMajor = createdEngine?.majorVersion;
-    if (props.scaleOnQueueMetrics === true && createdMajor !== undefined && createdMajor >= 4) {
-      throw new ValidationError(this, `scaleOnQueueMetrics: true is not allowed with engine version ${createdEngine?.version}; `
-        + 'RabbitMQ 4.x brokers publish no queue-level metrics. Omit it (fleets scale on the broker-wide ready count), or use RabbitMqEngineVersion.V3_13.');
-    }
-    this.scaleOnQueueMetrics = props.scaleOnQueueMetrics ?? createdMajor === 3;
-
     // Credentials.
     if (props.credentials && props.createApplicationUser === true) {
       throw new ValidationError(this, 'createApplicationUser: true is not allowed with credentials; the fleets connect with one or the other. '
@@ -324,10 +323,35 @@ export class CeleryPlatform extends Construct {
         + 'and use the management API. Prefer the application user (the default) or credentials of a least-privilege user.');
     }
 
-    // Alarms and dashboard.
+    // Alarms, dashboard and the metrics publisher (which reads the fleets' queues in the VPC).
     const monitoringOptions = props.monitoringOptions ?? {};
     this.alarmNamePrefix = monitoringOptions.alarmNamePrefix ?? `${this.broker.brokerName}-celery`;
-    this.monitoring = new CeleryMonitoring(this, 'Monitoring', { ...monitoringOptions, broker: this.broker });
+    this.monitoring = new CeleryMonitoring(this, 'Monitoring', {
+      ...monitoringOptions,
+      metricsPublisherOptions: {
+        adminCredentials: userOptions.adminCredentials,
+        vpcSubnets: userOptions.vpcSubnets,
+        ...monitoringOptions.metricsPublisherOptions,
+      },
+      broker: this.connectedBroker,
+      vpc: props.vpc,
+      queueVirtualHost: this.virtualHost,
+    });
+    const monitoringUser = this.monitoring.metricsPublisher?.monitoringUser;
+    // Its permission entry goes on the application's vhost, which the application user creates (and,
+    // with removeVhostOnDelete, deletes once no other user has an entry there). The custom resources
+    // only: the constructs hold security groups that the broker's ingress rules name.
+    if (monitoringUser && this.access) monitoringUser.node.defaultChild!.node.addDependency(this.access.node.defaultChild!);
+
+    // Scaling metrics.
+    const createdEngine = this.createdBroker?.engineVersion;
+    const createdMajor = createdEngine?.majorVersion;
+    const hasQueueMetrics = this.monitoring.queueMetrics !== QueueMetricsSource.NONE;
+    if (props.scaleOnQueueMetrics === true && !hasQueueMetrics && createdMajor !== undefined && createdMajor >= 4) {
+      throw new ValidationError(this, `scaleOnQueueMetrics: true is not allowed with engine version ${createdEngine?.version} and no queue metrics; `
+        + 'RabbitMQ 4.x brokers publish none, and monitoringOptions turn the metrics publisher\'s off. Enable the metrics publisher, or omit scaleOnQueueMetrics.');
+    }
+    this.scaleOnQueueMetrics = props.scaleOnQueueMetrics ?? hasQueueMetrics;
 
     // Fleets.
     this.fleetScope = new Construct(this, FLEETS_SCOPE_ID);
@@ -353,8 +377,9 @@ export class CeleryPlatform extends Construct {
   /**
    * Add a worker fleet after construction. It gets what the fleets given in `fleets` get: the
    * platform's credentials (and its queues added to the application user's permissions), AMQPS
-   * to the broker, backlog scaling, its alarms, its place in the composite alarm and the
-   * dashboard, and a start that waits for the application user.
+   * to the broker, backlog scaling, its alarms, its place in the ingress-storm page and the
+   * dashboard, its queues in the metrics publisher, and a start that waits for the application
+   * user.
    *
    * @param name The fleet's name, 1 to 32 letters, digits, `_` and `-`, starting with a letter and
    * unique in the platform: its construct id (`Fleets/<name>`) and part of its alarm names
@@ -396,10 +421,14 @@ export class CeleryPlatform extends Construct {
     let scalingPolicy: autoscaling.StepScalingPolicy | undefined;
     const minCapacity = options.minCapacity ?? 1;
     if ((enableBacklogScaling ?? true) && minCapacity !== fleet.maxCapacity) {
-      const userChoseQueues = backlogScaling?.queue !== undefined || backlogScaling?.queues !== undefined;
-      const platformChoice: QueueBacklogScalingProps = this.scaleOnQueueMetrics && !userChoseQueues
-        ? { queues: fleet.queues, virtualHost: this.virtualHost }
-        : {};
+      const userChoseQueues = backlogScaling?.queue !== undefined || backlogScaling?.queues !== undefined || backlogScaling?.metric !== undefined;
+      let platformChoice: QueueBacklogScalingProps = {};
+      if (this.scaleOnQueueMetrics && !userChoseQueues) {
+        platformChoice = this.monitoring.queueMetrics !== QueueMetricsSource.NONE
+          ? { metric: this.monitoring.metricReadyMessages(fleet.queues) }
+          // An imported RabbitMQ 3.x broker without the publisher: Amazon MQ's queue metrics.
+          : { queues: fleet.queues, virtualHost: this.virtualHost };
+      }
       scalingPolicy = fleet.scaleOnQueueBacklog(BACKLOG_SCALING_ID, { ...platformChoice, ...backlogScaling });
     }
 
@@ -519,8 +548,8 @@ export class CeleryPlatform extends Construct {
   }
 
   /**
-   * Platforms of this app on the same broker must not create the same application user (the
-   * second would change the first one's password) or the same alarm and dashboard names.
+   * Platforms of this app on the same broker must not create the same application or monitoring
+   * user (the second would change the first one's password) or the same alarm and dashboard names.
    */
   private validateSharedBroker(): string[] {
     const errors: string[] = [];
@@ -531,6 +560,12 @@ export class CeleryPlatform extends Construct {
       if (this.access && other.access && sameName(this.access.username, other.access.username)) {
         errors.push(`applicationUserOptions.username: "${this.access.username}" is also the application user of ${other.node.path}, on the same broker `
           + `${this.broker.node.path}; each would reset the other's password. Give each platform its own username (and vhost).`);
+      }
+      const mine = this.monitoring.metricsPublisher?.monitoringUser;
+      const theirs = other.monitoring.metricsPublisher?.monitoringUser;
+      if (mine && theirs && sameName(mine.username, theirs.username)) {
+        errors.push(`monitoringOptions.metricsPublisherOptions.monitoringUsername: "${mine.username}" is also the monitoring user of ${other.node.path}, `
+          + `on the same broker ${this.broker.node.path}; each would reset the other's password. Give each platform its own monitoringUsername.`);
       }
       if (sameName(this.alarmNamePrefix, other.alarmNamePrefix)) {
         errors.push(`monitoringOptions.alarmNamePrefix: "${this.alarmNamePrefix}" is also used by ${other.node.path}, on the same broker; `

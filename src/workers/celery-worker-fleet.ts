@@ -202,6 +202,14 @@ export interface QueueBacklogScalingProps {
   readonly virtualHost?: string;
 
   /**
+   * The ready-messages metric to scale on instead of the broker's, for example
+   * `CeleryMonitoring.metricReadyMessages(queues)`, which reads the metrics publisher's queue
+   * metrics on RabbitMQ 4. Not with `queue`, `queues` or `virtualHost`.
+   * @default - from `queue`, `queues`, or the broker-wide `MessageReadyCount`
+   */
+  readonly metric?: cloudwatch.IMetric;
+
+  /**
    * Ready messages at which one instance is added.
    * @default 100
    */
@@ -514,7 +522,12 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     const metricOptions = { period: Duration.minutes(1), statistic: 'Maximum' };
     const queueMetric = (queue: string) => this.broker.metricQueueMessageReadyCount(queue, props.virtualHost ?? '/', metricOptions);
     let metric: cloudwatch.IMetric;
-    if (queues.length === 0) {
+    if (props.metric) {
+      if (queues.length > 0 || props.virtualHost) {
+        throw new Error('scaleOnQueueBacklog.metric: a metric is not allowed with queue, queues or virtualHost; the metric already says what it reads.');
+      }
+      metric = props.metric;
+    } else if (queues.length === 0) {
       metric = this.broker.metricMessageReadyCount(metricOptions);
     } else if (queues.length === 1) {
       metric = queueMetric(queues[0]);

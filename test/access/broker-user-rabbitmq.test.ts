@@ -113,7 +113,7 @@ describe('broker-user handler against RabbitMQ', () => {
   test('wrong admin credentials: a clear 401 error', async () => {
     secrets.badAdmin = JSON.stringify({ username: 'guest', password: 'not-the-password' });
     await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props({ AdminSecretArn: 'badAdmin' }) }, { getSecretString }))
-      .rejects.toThrow(`RabbitMQ management API at ${baseUrl()} refused the credentials of user "guest" (HTTP 401)`);
+      .rejects.toThrow(`RabbitMQ management API at ${baseUrl()} refused user "guest" (HTTP 401 on GET /api/whoami: not_authorized: Login failed)`);
   });
 
   test('a user of the same name with management tags is not taken over', async () => {
@@ -234,5 +234,50 @@ describe('Delete after a replacement (new construct id): the user belongs to the
     secrets[username] = JSON.stringify({ username, password, vhost: 'celery' });
     await handleBrokerUserEvent(del, { getSecretString });
     expect(await admin.getUser(username)).toBeUndefined();
+  });
+});
+
+describe('a read-only monitoring user (Tags: monitoring, empty permissions)', () => {
+  const readOnly = (overrides: Partial<BrokerUserProperties> = {}) => props({
+    Username: 'watcher', UserSecretArn: 'watcher', Tags: 'monitoring', Configure: '', Write: '', Read: '', ...overrides,
+  });
+  beforeAll(() => {
+    secrets.watcher = JSON.stringify({ username: 'watcher', password: 'watcher-password-0123456789', vhost: 'celery' });
+  });
+
+  test('Create gives it the monitoring tag and an entry that allows nothing; Delete removes it and keeps the vhost', async () => {
+    const p = readOnly();
+    const created = await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: p }, { getSecretString });
+    expect(await admin.getUser('watcher')).toEqual({ name: 'watcher', tags: ['monitoring'] });
+    expect(await admin.listUserPermissions('watcher')).toEqual([{ vhost: 'celery', configure: '', write: '', read: '' }]);
+    // It can read the management API; an AMQP login is allowed (the entry) but it can use nothing.
+    expect(await canLogIn('watcher', 'watcher-password-0123456789')).toBe(200);
+    await handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: created.PhysicalResourceId, ResourceProperties: p }, { getSecretString });
+    expect(await admin.getUser('watcher')).toBeUndefined();
+    expect(await admin.getVhost('celery')).toBeDefined();
+  });
+
+  test('it may read the default vhost "/", which the application user may not use', async () => {
+    const p = readOnly({ Vhost: '/' });
+    const created = await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: p }, { getSecretString });
+    expect(await admin.listUserPermissions('watcher')).toEqual([{ vhost: '/', configure: '', write: '', read: '' }]);
+    await handleBrokerUserEvent({ RequestType: 'Delete', PhysicalResourceId: created.PhysicalResourceId, ResourceProperties: p }, { getSecretString });
+    expect(await admin.getUser('watcher')).toBeUndefined();
+    await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props({ Vhost: '/' }) }, { getSecretString }))
+      .rejects.toThrow('vhost: "/" is not a vhost name this library accepts');
+    // Tags without empty permissions are not read-only: "/" is refused there too.
+    await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: readOnly({ Vhost: '/', Read: '.*' }) }, { getSecretString }))
+      .rejects.toThrow('vhost: "/" is not a vhost name this library accepts');
+  });
+
+  test('a user of the same name with more tags than monitoring is not taken over; an unknown tag is refused', async () => {
+    await admin.putUser('watcher', 'someone-elses-0123456789', ['monitoring', 'administrator']);
+    await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: readOnly() }, { getSecretString }))
+      .rejects.toThrow('username: a user "watcher" already exists on the broker with tags monitoring,administrator; it was not created by this resource (whose user has only the tags monitoring)');
+    expect(await admin.getUser('watcher')).toEqual({ name: 'watcher', tags: ['monitoring', 'administrator'] });
+    await admin.deleteUser('watcher');
+    await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: readOnly({ Tags: 'monitoring,superuser' }) }, { getSecretString }))
+      .rejects.toThrow('Tags: "superuser" is not a RabbitMQ user tag');
+    expect(await admin.getUser('watcher')).toBeUndefined();
   });
 });

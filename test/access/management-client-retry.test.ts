@@ -116,7 +116,7 @@ describe('transient failures are retried, then the Create succeeds', () => {
 
 describe('answers that will not change fail at once, with the status and reason', () => {
   test.each([
-    [401, /refused the credentials of user "admin" \(HTTP 401\)/],
+    [401, /refused user "admin" \(HTTP 401 on GET \/api\/whoami/],
     [403, /user "admin" is not allowed to GET \/api\/whoami \(HTTP 403\)/],
     [400, /GET \/api\/whoami failed with HTTP 400: Object Not Found: scripted 400/],
   ])('HTTP %i: one request, no retry', async (status, message) => {
@@ -166,6 +166,20 @@ describe('retries are bounded', () => {
     // 1 + 2 + 4 s of waits leave 3 s; the next wait (8 s) plus a request would pass the deadline.
     expect(waits).toEqual([1000, 2000, 4000]);
     expect(error.message).toMatch(/connection refused \(ECONNREFUSED\).* Tried 4 times over 7 s \(no time left before the function's timeout\)\.$/);
+  });
+
+  test('without retry options (the metrics publisher, which runs again a minute later): one attempt, the plain error', async () => {
+    const api = await scriptedApi({ 'GET /api/whoami': [503, 200] });
+    try {
+      const client = new RabbitMqManagementClient({ baseUrl: api.url, credentials: { username: 'admin', password: 'p' } });
+      const error = await client.whoAmI().catch((e) => e);
+      expect(error).toBeInstanceOf(ManagementApiError);
+      expect(error.status).toBe(503);
+      expect(error.message).toMatch(/GET \/api\/whoami failed with HTTP 503: Object Not Found: scripted 503\.$/);
+      expect(api.requests).toEqual(['GET /api/whoami']);
+    } finally {
+      await api.close();
+    }
   });
 
   test('the longest wait is capped', async () => {

@@ -43,16 +43,20 @@ describe('example app', () => {
     expect(stack.platform.credentials).toBe(stack.platform.access!.secret);
   });
 
-  test('every alarm, the composite included, notifies the example\'s topic on ALARM and OK', () => {
+  test('every alarm with actions, the pages included, notifies the example\'s topic on ALARM and OK', () => {
     const topic = { Ref: logicalId(stack.alarmTopic) };
     template.resourceCountIs('AWS::SNS::Topic', 1);
     const alarms = {
       ...template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.anyValue() } }),
       ...template.findResources('AWS::CloudWatch::CompositeAlarm'),
     };
-    // 8 broker alarms, 2 per fleet, the composite.
-    expect(Object.keys(alarms)).toHaveLength(13);
-    for (const alarm of Object.values(alarms) as any[]) {
+    // 14 broker alarms, 4 per fleet; the two pages and the restart suppressor.
+    expect(Object.keys(alarms)).toHaveLength(14 + 2 * 4 + 3);
+    // The signals the broker-down page is made of notify nothing of their own.
+    const silent = /-(broker-not-reporting|broker-restarting|broker-restarting-too-long|broker-restarting-suppressor)$/;
+    const notifying = (Object.values(alarms) as any[]).filter(a => !silent.test(a.Properties.AlarmName));
+    expect(notifying).toHaveLength(14 + 2 * 4 + 3 - 4);
+    for (const alarm of notifying) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);
     }
@@ -67,7 +71,7 @@ describe('example app', () => {
 
   test('outputs for the walkthrough', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
-      'AdminSecretArn', 'AlarmTopicArn', 'AppUserSecretArn', 'BrokerAmqpsUrl', 'BrokerManagementUrl', 'BrokerName',
+      'AdminSecretArn', 'AlarmTopicArn', 'AppUserSecretArn', 'BrokerAmqpsUrl', 'BrokerDownAlarmName', 'BrokerManagementUrl', 'BrokerName',
       'DashboardUrl', 'IncidentAlarmName', 'OrdersAutoScalingGroup', 'ReportsAutoScalingGroup',
     ]);
     template.hasOutput('AppUserSecretArn', { Value: { Ref: logicalId(stack.platform.credentials as never) } });

@@ -4,7 +4,9 @@ import {
   AlarmThresholdDefaults,
   brokerIngressThreshold,
   CeleryAlarmThresholds,
+  channelChurnThreshold,
   channelStormThreshold,
+  connectionChurnThreshold,
   connectionStormThreshold,
   fleetNetworkOutThreshold,
   resolveAlarmThresholds,
@@ -31,6 +33,23 @@ describe('documented defaults', () => {
     expect(connectionStormThreshold(t, 30)).toBe(30 * 10 + 100);
     expect(channelStormThreshold(t, 30)).toBe(30 * 30 + 300);
     expect(fleetNetworkOutThreshold(t, 30, 5)).toBe(30 * 4_900_000 * 5);
+  });
+
+  test('churn: the storm budget opened within 60 seconds, per second, to three decimals', () => {
+    const t = resolveAlarmThresholds();
+    expect(connectionChurnThreshold(t, 30)).toBe(6.667);
+    expect(channelChurnThreshold(t, 30)).toBe(20);
+    expect(connectionChurnThreshold(t, 0)).toBe(1.667);
+    expect(connectionChurnThreshold(resolveAlarmThresholds({ maxConnections: 120 }), 30)).toBe(2);
+    expect(connectionChurnThreshold(resolveAlarmThresholds({ maxConnectionsOpenedPerSecond: 100 }), 30)).toBe(100);
+    expect(channelChurnThreshold(resolveAlarmThresholds({ maxChannelsOpenedPerSecond: 0.5 }), 30)).toBe(0.5);
+  });
+
+  test('the broker-down timing: 5 silent minutes, 3 minutes for the suppressor, a 2-hour cap', () => {
+    const t = resolveAlarmThresholds();
+    expect([t.brokerNotReportingMinutes, t.brokerRestartingMaxMinutes, t.metricsPublisherErrorMinutes]).toEqual([5, 120, 5]);
+    expect(AlarmThresholdDefaults.RESTART_SUPPRESSION_WAIT_MINUTES).toBe(3);
+    expect(AlarmThresholdDefaults.RESTART_SUPPRESSION_EXTENSION_MINUTES).toBe(10);
   });
 
   test('explicit thresholds win over derived ones', () => {
@@ -69,6 +88,11 @@ describe('invalid thresholds are rejected with the prop, the value and what is a
     [{ backlogMinutes: 1441 }, 'thresholds.backlogMinutes: 1441 is not allowed; use a whole number of minutes from 1 to 1440'],
     [{ noConsumersMinutes: 2.5 }, 'thresholds.noConsumersMinutes: 2.5 is not allowed'],
     [{ workerRestartsPerMinute: 0 }, 'thresholds.workerRestartsPerMinute: 0 is not allowed; use a whole number, 1 or more'],
+    [{ maxConnectionsOpenedPerSecond: 0 }, 'thresholds.maxConnectionsOpenedPerSecond: 0 is not allowed; use a number greater than 0'],
+    [{ maxChannelsOpenedPerSecond: -1 }, 'thresholds.maxChannelsOpenedPerSecond: -1 is not allowed'],
+    [{ brokerNotReportingMinutes: 0 }, 'thresholds.brokerNotReportingMinutes: 0 is not allowed; use a whole number of minutes from 1 to 1440'],
+    [{ brokerRestartingMaxMinutes: 1441 }, 'thresholds.brokerRestartingMaxMinutes: 1441 is not allowed'],
+    [{ metricsPublisherErrorMinutes: 1.5 }, 'thresholds.metricsPublisherErrorMinutes: 1.5 is not allowed'],
     [{ workerRestartPerMinute: 3 } as CeleryAlarmThresholds, 'thresholds.workerRestartPerMinute is not a known threshold'],
     [{ memoryUsedPercent: '80' as unknown as number }, 'thresholds.memoryUsedPercent: "80" (a string) is not allowed; use a percent'],
   ])('%j', (thresholds, message) => {

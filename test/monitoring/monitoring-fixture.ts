@@ -3,17 +3,18 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { IRabbitMqBroker } from '../../src/broker';
+import { IRabbitMqBroker, RabbitMqBrokerOptions } from '../../src/broker';
 import { CeleryMonitoring, CeleryMonitoringProps } from '../../src/monitoring';
 import { CeleryWorkerFleet, WorkerCode } from '../../src/workers';
 import { importedBroker, stackWithBroker } from '../broker/broker-fixture';
 import { nagFindings as nagFindingsOf } from '../nag';
 import { APP_DIR } from '../workers/fleet-fixture';
 
-/** A real worker fleet of `maxCapacity` instances; monitoring reads its group name and size. */
-export function workerFleet(scope: Construct, id: string, on: { vpc: ec2.IVpc; broker: IRabbitMqBroker }, maxCapacity: number): CeleryWorkerFleet {
+/** A real worker fleet of `maxCapacity` instances; monitoring reads its group name, size and queues. */
+export function workerFleet(scope: Construct, id: string, on: { vpc: ec2.IVpc; broker: IRabbitMqBroker }, maxCapacity: number,
+  queues: string[] = ['default']): CeleryWorkerFleet {
   return new CeleryWorkerFleet(scope, id, {
-    vpc: on.vpc, broker: on.broker, code: WorkerCode.fromAsset(APP_DIR), app: 'proj', queues: ['default'], maxCapacity,
+    vpc: on.vpc, broker: on.broker, code: WorkerCode.fromAsset(APP_DIR), app: 'proj', queues, maxCapacity,
   });
 }
 
@@ -37,8 +38,12 @@ export interface MonitoredStackOptions {
   readonly broker?: 'created' | 'imported';
   /** Name of the broker. @default - created: derived from the construct path; imported: `celery` */
   readonly brokerName?: string;
-  /** Real fleets on the broker, `[construct id, maxCapacity]` (a created broker only). @default [['Workers', 30]] */
-  readonly fleets?: Array<[string, number]>;
+  /** Real fleets on the broker, `[construct id, maxCapacity, queues?]` (a created broker only). @default [['Workers', 30]] */
+  readonly fleets?: Array<[string, number] | [string, number, string[]]>;
+  /** Options of the created broker (engine version, deployment mode). */
+  readonly brokerOptions?: RabbitMqBrokerOptions;
+  /** Give the monitoring the broker's VPC (queue metrics from the publisher). @default false */
+  readonly monitorInVpc?: boolean;
   readonly props?: Partial<CeleryMonitoringProps>;
 }
 
@@ -53,10 +58,13 @@ export function buildMonitoring(options: MonitoredStackOptions = {}): MonitoredS
     stack = new Stack(app, stackId, { env: options.env === null ? undefined : options.env });
     broker = importedBroker(stack, options.brokerName ? { brokerName: options.brokerName } : {});
   } else {
-    ({ app, stack, vpc, broker } = stackWithBroker(stackId, { env: options.env, broker: { brokerName: options.brokerName } }));
+    const brokerOptions = { brokerName: options.brokerName, ...options.brokerOptions };
+    ({ app, stack, vpc, broker } = stackWithBroker(stackId, { env: options.env, broker: brokerOptions }));
   }
-  const fleets = fleetSpecs.map(([id, max]) => workerFleet(stack, id, { vpc: vpc!, broker }, max));
-  const monitoring = new CeleryMonitoring(stack, 'Monitoring', { broker, fleets, ...options.props });
+  const fleets = fleetSpecs.map(([id, max, queues]) => workerFleet(stack, id, { vpc: vpc!, broker }, max, queues));
+  const monitoring = new CeleryMonitoring(stack, 'Monitoring', {
+    broker, fleets, ...(options.monitorInVpc ? { vpc, queueVirtualHost: 'celery' } : {}), ...options.props,
+  });
   return { app, stack, broker, vpc, fleets, monitoring, template: () => Template.fromStack(stack) };
 }
 
@@ -81,11 +89,12 @@ export function nagFindings(built: MonitoredStack): string[] {
 }
 
 /**
- * The resources of the kinds `CeleryMonitoring` creates (CloudWatch, SNS), asset hashes scrubbed:
- * the broker's and the fleets' snapshots live with their own tests.
+ * The resources of the `CeleryMonitoring` with id `Monitoring` (alarms, topics, dashboard, the
+ * metrics publisher and its monitoring user), asset hashes scrubbed: the broker's and the fleets'
+ * snapshots live with their own tests.
  */
 export function monitoringResources(template: Template): { [id: string]: any } {
   const resources = Object.fromEntries(Object.entries(template.toJSON().Resources as { [id: string]: any })
-    .filter(([, r]) => r.Type.startsWith('AWS::CloudWatch::') || r.Type.startsWith('AWS::SNS::')));
+    .filter(([id]) => id.startsWith('Monitoring')));
   return JSON.parse(JSON.stringify(resources, null, 1).replace(/[0-9a-f]{64}(\.zip|\.json)?/g, '<asset-hash>$1'));
 }

@@ -127,7 +127,8 @@ describe('a broker of another stack (fromRabbitMqBrokerAttributes)', () => {
   test('fleets and the user function reach the broker\'s security group on 5671 and 443, through rules in their own stack', () => {
     const brokerGroup = { 'Fn::ImportValue': Match.stringLikeRegexp('^Shared:ExportsOutputFnGetAttBrokerSecurityGroup') };
     const rules = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { GroupId: brokerGroup } })) as any[];
-    expect(rules.map((r) => r.Properties.FromPort).sort()).toEqual([443, 5671, 5671, 5671]);
+    // The application user's function, the monitoring user's function and the metrics publisher on 443.
+    expect(rules.map((r) => r.Properties.FromPort).sort()).toEqual([443, 443, 443, 5671, 5671, 5671]);
     // Nothing in the broker's stack refers to the workers' stack (no dependency cycle).
     Template.fromStack(shared).resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
   });
@@ -137,10 +138,12 @@ describe('a broker of another stack (fromRabbitMqBrokerAttributes)', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `shared-celery-celery-${name}-worker-restarts` });
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'shared-celery-celery-broker-ingress',
+      AlarmName: 'shared-celery-celery-broker-cpu',
       Dimensions: [{ Name: 'Broker', Value: 'shared-celery' }],
     });
-    expect(platform.scaleOnQueueMetrics).toBe(false);
+    // The broker's version is unknown here: the metrics publisher's queue metrics work on any.
+    expect(platform.monitoring.queueMetrics).toBe('PUBLISHER');
+    expect(platform.scaleOnQueueMetrics).toBe(true);
   });
 
   test('cdk-nag AwsSolutions: no unacknowledged finding on the platform', () => {
@@ -174,9 +177,9 @@ describe('two environments in one app (Dev and Prod stacks of the same class)', 
     expect(names.filter((n) => n.type === 'AWS::AmazonMQ::Broker')).toHaveLength(2);
     expect(names.filter((n) => n.type === 'AWS::CloudWatch::Dashboard')).toHaveLength(2);
     expect(names.filter((n) => n.type === 'AWS::AutoScaling::LifecycleHook')).toHaveLength(6);
-    // 8 broker alarms + 3 fleets x 2, per stack; the composite apart.
-    expect(names.filter((n) => n.type === 'AWS::CloudWatch::Alarm' && /-celery-/.test(n.name))).toHaveLength(28);
-    expect(names.filter((n) => n.type === 'AWS::CloudWatch::CompositeAlarm')).toHaveLength(2);
+    // 14 broker alarms + 3 fleets x 4, per stack; the suppressor and the two pages apart.
+    expect(names.filter((n) => n.type === 'AWS::CloudWatch::Alarm' && /-celery-/.test(n.name))).toHaveLength(2 * 26);
+    expect(names.filter((n) => n.type === 'AWS::CloudWatch::CompositeAlarm')).toHaveLength(2 * 3);
     expect(duplicates(names)).toEqual([]);
   });
 
@@ -201,7 +204,8 @@ describe('two platforms in one stack', () => {
     const names = physicalNames([stack]);
     expect(names.filter((n) => n.type === 'AWS::AmazonMQ::Broker')).toHaveLength(2);
     expect(duplicates(names)).toEqual([]);
-    Template.fromStack(stack).resourceCountIs('Custom::CeleryBrokerUser', 2);
+    // An application user and a read-only monitoring user each.
+    Template.fromStack(stack).resourceCountIs('Custom::CeleryBrokerUser', 4);
   });
 
   test('the duplicate check finds a collision when there is one', () => {

@@ -30,8 +30,8 @@ describe('invalid input fails at synth, naming the prop, the value and what is a
       'fleets: the name "Orders" is not allowed; Stack/Celery already has a fleet named "orders"'],
     ['backlogScaling with enableBacklogScaling: false', () => ({ fleets: { a: fleetOptions('a', { enableBacklogScaling: false, backlogScaling: { scaleOutThreshold: 5 } }) } }),
       'fleets.a.backlogScaling: { scaleOutThreshold } is not allowed with enableBacklogScaling: false'],
-    ['scaleOnQueueMetrics on RabbitMQ 4.2', () => ({ scaleOnQueueMetrics: true }),
-      'scaleOnQueueMetrics: true is not allowed with engine version 4.2; RabbitMQ 4.x brokers publish no queue-level metrics'],
+    ['scaleOnQueueMetrics on RabbitMQ 4.2 without the metrics publisher', () => ({ scaleOnQueueMetrics: true, monitoringOptions: { enableMetricsPublisher: false } }),
+      'scaleOnQueueMetrics: true is not allowed with engine version 4.2 and no queue metrics; RabbitMQ 4.x brokers publish none'],
     ['credentials with createApplicationUser: true', (stack) => ({ credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'S', 'x'), createApplicationUser: true }),
       'createApplicationUser: true is not allowed with credentials'],
     ['applicationUserOptions with credentials', (stack) => ({ credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'S', 'x'), applicationUserOptions: { vhost: 'shop' } }),
@@ -131,13 +131,13 @@ describe('platforms sharing one broker', () => {
 
   test('the same application user or alarm names on one broker fail at synth', () => {
     expect(() => twoOnOneBroker().synth()).toThrow(
-      /applicationUserOptions\.username: "celery" is also the application user of Stack\/Shop, on the same broker Stack\/SharedBroker; each would reset the other's password[\s\S]*monitoringOptions\.alarmNamePrefix: "[^"]+-celery" is also used by Stack\/Shop/);
+      /applicationUserOptions\.username: "celery" is also the application user of Stack\/Shop, on the same broker Stack\/SharedBroker; each would reset the other's password[\s\S]*monitoringUsername: "cdk-celery-monitoring" is also the monitoring user of Stack\/Shop[\s\S]*monitoringOptions\.alarmNamePrefix: "[^"]+-celery" is also used by Stack\/Shop/);
   });
 
   test('distinct users, vhosts and alarm prefixes pass', () => {
     const app = twoOnOneBroker({
       applicationUserOptions: { username: 'billing', vhost: 'billing' },
-      monitoringOptions: { alarmNamePrefix: 'billing-celery' },
+      monitoringOptions: { alarmNamePrefix: 'billing-celery', metricsPublisherOptions: { monitoringUsername: 'billing-monitoring' } },
     });
     expect(() => app.synth()).not.toThrow();
   });

@@ -52,7 +52,9 @@ describe('CeleryPlatform with defaults and two fleets', () => {
     expect(platform.fleets.reports).toBe(reports);
     expect(platform.fleetAlarms('orders').fleet).toBe(orders);
     expect(platform.backlogScalingPolicy('orders')).toBeDefined();
-    expect(platform.scaleOnQueueMetrics).toBe(false);
+    // RabbitMQ 4.2: the queue metrics come from the monitoring's metrics publisher.
+    expect(platform.scaleOnQueueMetrics).toBe(true);
+    expect(platform.monitoring.queueMetrics).toBe('PUBLISHER');
     expect(platform.virtualHost).toBe('celery');
   });
 
@@ -112,14 +114,17 @@ describe('CeleryPlatform with defaults and two fleets', () => {
     }
   });
 
-  test('security groups: each fleet to the broker on AMQPS 5671, the user function to the broker on 443, nothing else into the broker', () => {
+  test('security groups: each fleet to the broker on AMQPS 5671, the user functions and the metrics publisher on 443, nothing else into the broker', () => {
+    const publisher = platform.monitoring.metricsPublisher!;
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, broker, orders, 5671));
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, broker, reports, 5671));
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, broker, access, 443));
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, broker, publisher.monitoringUser!, 443));
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', ingress(f, broker, publisher, 443));
     const intoBroker = template.findResources('AWS::EC2::SecurityGroupIngress', {
       Properties: { GroupId: { 'Fn::GetAtt': [sgId(f, broker), 'GroupId'] } },
     });
-    expect(Object.keys(intoBroker)).toHaveLength(3);
+    expect(Object.keys(intoBroker)).toHaveLength(5);
     for (const fleet of [orders, reports]) {
       template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
         GroupId: { 'Fn::GetAtt': [sgId(f, fleet), 'GroupId'] },
@@ -138,7 +143,7 @@ describe('CeleryPlatform with defaults and two fleets', () => {
     }
   });
 
-  test('backlog scaling per fleet: RabbitMQ 4.2 publishes no queue metrics, so the broker-wide ready count', () => {
+  test('backlog scaling per fleet: on RabbitMQ 4.2, the ready messages of its own queues as the metrics publisher publishes them', () => {
     for (const fleet of [orders, reports]) {
       const group = { Ref: f.logicalId(fleet.autoScalingGroup as never) };
       template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
@@ -153,11 +158,27 @@ describe('CeleryPlatform with defaults and two fleets', () => {
       });
     }
     template.resourceCountIs('AWS::AutoScaling::ScalingPolicy', 4);
-    const scalingAlarms = template.findResources('AWS::CloudWatch::Alarm', {
-      Properties: { MetricName: 'MessageReadyCount', Dimensions: [{ Name: 'Broker', Value: broker.brokerName }], Statistic: 'Maximum' },
-    });
-    // Upper and lower alarm of each of the two fleets.
-    expect(Object.keys(scalingAlarms)).toHaveLength(4);
+    for (const queue of ['orders', 'reports']) {
+      const scalingAlarms = template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: {
+          Namespace: 'CdkCelery',
+          MetricName: 'MessageReadyCount',
+          Dimensions: [{ Name: 'Broker', Value: broker.brokerName }, { Name: 'Queue', Value: queue }, { Name: 'VirtualHost', Value: 'celery' }],
+          Statistic: 'Maximum',
+          AlarmName: Match.absent(),
+        },
+      });
+      // The upper and lower alarm of the fleet's scaling policy.
+      expect(Object.keys(scalingAlarms)).toHaveLength(2);
+    }
+    // The publisher publishes exactly the fleets' queues, as the read-only user on the application's vhost.
+    const fn = template.toJSON().Resources[f.logicalId(platform.monitoring.metricsPublisher!.function as never)];
+    expect(JSON.parse(f.stack.resolve(fn.Properties.Environment.Variables.QUEUES))).toEqual([
+      { vhost: 'celery', queue: 'orders' }, { vhost: 'celery', queue: 'reports' },
+    ]);
+    template.hasResourceProperties('Custom::CeleryBrokerUser', { Username: 'cdk-celery-monitoring', Vhost: 'celery', Tags: 'monitoring', Read: '' });
+    const monitoringUser = template.toJSON().Resources[f.logicalId(platform.monitoring.metricsPublisher!.monitoringUser!.node.defaultChild as never)];
+    expect(monitoringUser.DependsOn).toEqual(expect.arrayContaining([f.logicalId(access.node.defaultChild as never)]));
   });
 
   test('alarms: the broker\'s, two per fleet named after the fleet, and a composite over both fleets\' restarts', () => {
@@ -171,11 +192,15 @@ describe('CeleryPlatform with defaults and two fleets', () => {
         Dimensions: [{ Name: 'AutoScalingGroupName', Value: { Ref: f.logicalId(platform.fleet(name).autoScalingGroup as never) } }],
       });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-${name}-worker-restarts`, MetricName: 'WorkerRestarts' });
-      expect(alarms.networkOutAlarm.node.path).toBe(`Stack/Celery/Monitoring/${name}NetworkOutAlarm`);
+      expect(alarms.networkOutAlarm!.node.path).toBe(`Stack/Celery/Monitoring/${name}NetworkOutAlarm`);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-${name}-backlog`, Namespace: 'CdkCelery' });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-${name}-no-consumers` });
     }
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-broker-ingress`, MetricName: 'NetworkIn' });
-    // 8 broker alarms, 2 x 2 fleet alarms, the composite.
-    expect(platform.monitoring.alarms).toHaveLength(13);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${prefix}-broker-ingress`, Metrics: Match.arrayWith([Match.objectLike({ Expression: 'MAX([FILL(inByName, 0), FILL(inById, 0)])' })]),
+    });
+    // 14 broker alarms, 2 x 4 fleet alarms, the suppressor and the two pages.
+    expect(platform.monitoring.alarms).toHaveLength(14 + 8 + 3);
     const composite = JSON.stringify(template.findResources('AWS::CloudWatch::CompositeAlarm'));
     for (const name of ['orders', 'reports']) {
       expect(composite).toContain(f.logicalId(platform.fleetAlarms(name).workerRestartsAlarm as never));
@@ -259,27 +284,34 @@ describe('options pass through', () => {
     expect(f.platform.broker.brokerName).toBe('shop-celery');
   });
 
-  test('RabbitMQ 3.x: each fleet scales on its own queues in the application user\'s vhost', () => {
+  test('RabbitMQ 3.x: each fleet scales on its own queues in the application user\'s vhost (Amazon MQ\'s queue metrics)', () => {
     const f = buildPlatform({
       brokerOptions: { engineVersion: RabbitMqEngineVersion.V3_13 },
       fleets: { orders: fleetOptions('orders'), mixed: fleetOptions('reports', { queues: ['reports', 'emails'] }) },
     });
     expect(f.platform.scaleOnQueueMetrics).toBe(true);
+    expect(f.platform.monitoring.queueMetrics).toBe('AMAZON_MQ');
     const t = f.template();
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/AmazonMQ',
       MetricName: 'MessageReadyCount',
       Dimensions: Match.arrayWith([{ Name: 'Queue', Value: 'orders' }, { Name: 'VirtualHost', Value: 'celery' }]),
+      AlarmName: Match.absent(),
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(q0, 0) + FILL(q1, 0)' })]),
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(ready0, 0) + FILL(ready1, 0)' })]),
+      AlarmName: Match.absent(),
     });
     const json = JSON.stringify(t.findResources('AWS::CloudWatch::Alarm'));
     expect(json).toContain('"Value":"emails"');
   });
 
-  test('scaleOnQueueMetrics: false on RabbitMQ 3.x keeps the broker-wide count', () => {
-    const f = buildPlatform({ brokerOptions: { engineVersion: RabbitMqEngineVersion.V3_13 }, scaleOnQueueMetrics: false });
-    expect(JSON.stringify(f.template().findResources('AWS::CloudWatch::Alarm'))).not.toContain('"Name":"Queue"');
+  test.each([RabbitMqEngineVersion.V3_13, RabbitMqEngineVersion.V4_2])('scaleOnQueueMetrics: false (RabbitMQ %s) keeps the broker-wide count', (engineVersion) => {
+    const f = buildPlatform({ brokerOptions: { engineVersion }, scaleOnQueueMetrics: false });
+    // The scaling alarms (no name) read the broker-wide count; the monitoring's own queue alarms stay.
+    const scaling = Object.values(f.template().findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.absent() } }));
+    expect(scaling).toHaveLength(4);
+    expect(JSON.stringify(scaling)).not.toContain('"Name":"Queue"');
   });
 
   test('backlogScaling tunes a fleet; enableBacklogScaling: false and a fixed size turn it off', () => {
@@ -307,22 +339,24 @@ describe('options pass through', () => {
     expect(f.platform.virtualHost).toBe('shop');
   });
 
-  test('monitoringOptions: a given topic receives every alarm, and no topic is created', () => {
-    const f = buildPlatform((stack) => ({ monitoringOptions: { alarmTopic: new sns.Topic(stack, 'Pager'), alarmNamePrefix: 'shop' } }));
+  test('monitoringOptions: given topics receive the pages and the tickets, and no topic is created', () => {
+    const f = buildPlatform((stack) => ({
+      monitoringOptions: { pagingTopic: new sns.Topic(stack, 'Pager'), ticketingTopic: new sns.Topic(stack, 'Tickets'), alarmNamePrefix: 'shop' },
+    }));
     const t = f.template();
-    t.resourceCountIs('AWS::SNS::Topic', 1);
-    const pager = { Ref: f.stack.getLogicalId(f.stack.node.findChild('Pager').node.defaultChild as never) };
-    for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.stringLikeRegexp('^shop-') } }))) {
-      expect((alarm as any).Properties.AlarmActions).toEqual([pager]);
-    }
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shop-orders-worker-restarts' });
+    t.resourceCountIs('AWS::SNS::Topic', 2);
+    const ref = (id: string) => ({ Ref: f.stack.getLogicalId(f.stack.node.findChild(id).node.defaultChild as never) });
+    t.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmName: 'shop-ingress-storm-page', AlarmActions: [ref('Pager')] });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shop-orders-worker-restarts', AlarmActions: [ref('Tickets')] });
     t.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shop' });
   });
 
   test('credentials: the fleets connect with the given secret and no application user is made', () => {
     const f = buildPlatform((stack) => ({ credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'shop/celery') }));
     expect(f.platform.access).toBeUndefined();
-    f.template().resourceCountIs('Custom::CeleryBrokerUser', 0);
+    // Only the metrics publisher's read-only user, on the fleets' vhost.
+    expect(Object.values(f.template().findResources('Custom::CeleryBrokerUser')).map((r: any) => [r.Properties.Username, r.Properties.Vhost]))
+      .toEqual([['cdk-celery-monitoring', '/']]);
     expect(policyResourcesOf(f, f.platform.fleet('orders').role)).toContain('secret:shop/celery');
     expect(f.platform.virtualHost).toBe('/');
   });
@@ -331,7 +365,7 @@ describe('options pass through', () => {
     const f = buildPlatform({ createApplicationUser: false });
     expect(f.platform.access).toBeUndefined();
     expect(f.platform.credentials).toBe(f.platform.createdBroker!.credentials);
-    f.template().resourceCountIs('Custom::CeleryBrokerUser', 0);
+    expect(Object.values(f.template().findResources('Custom::CeleryBrokerUser')).map((r: any) => r.Properties.Username)).toEqual(['cdk-celery-monitoring']);
     Annotations.fromStack(f.stack).hasWarning('/Stack/Celery', Match.stringLikeRegexp('every worker connects as the broker administrator.*platformWorkersUseAdmin'));
   });
 
