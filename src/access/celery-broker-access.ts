@@ -1,8 +1,9 @@
-import { Annotations, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { registerBrokerUser, reservedUsernameError } from './broker-user-conflicts';
 import { usernameError, vhostNameError } from './broker-user-names';
 import { addBrokerUserResource } from './broker-user-resource';
 import { CeleryPermissions } from './celery-permissions';
@@ -116,7 +117,6 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public readonly connections: ec2.Connections;
 
   private readonly queues: string[] = [];
-  private readonly broker: IRabbitMqBroker;
   private readonly enableRemoteControl?: boolean;
   private readonly enableRpcResultBackend?: boolean;
 
@@ -133,7 +133,6 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     this.username = props.username ?? 'celery';
     if (!Token.isUnresolved(this.vhost)) throwIf(this, vhostNameError('vhost', this.vhost));
     if (!Token.isUnresolved(this.username)) throwIf(this, usernameError('username', this.username));
-    if (!Token.isUnresolved(this.username)) throwIf(this, reservedUsernameError(this.username, props));
     const requestTimeout = props.requestTimeout ?? Duration.seconds(10);
     if (!requestTimeout.isUnresolved() && (requestTimeout.toMilliseconds() < 1000 || requestTimeout.toMilliseconds() > 60_000)) {
       throw new ValidationError(this, `requestTimeout: ${requestTimeout.toHumanString()} is not allowed; use 1 to 60 seconds (the function has 5 minutes for all its requests and retries).`);
@@ -151,9 +150,9 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
       enableRpcResultBackend: props.enableRpcResultBackend,
     }));
     if (props.taskQueues) this.addTaskQueues(...props.taskQueues);
-    this.broker = props.broker;
-    Object.defineProperty(this, ACCESS_SYMBOL, { value: true });
-    this.node.addValidation({ validate: () => this.validateUniqueUser() });
+    const userMark = { kind: 'application' as const, username: this.username, broker: props.broker, usernameProp: 'username' };
+    throwIf(this, reservedUsernameError(userMark, props.adminCredentials));
+    registerBrokerUser(this, userMark);
     if (props.removeVhostOnDelete) {
       Annotations.of(this).addWarningV2('cdk-celery:removeVhostOnDelete',
         `removeVhostOnDelete is on: deleting this resource (or the stack) deletes vhost "${this.vhost}" with every queued task in it.`);
@@ -216,21 +215,6 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   }
 
   /**
-   * Two broker users of one name on one broker: each deployment of one resets the other's password.
-   * Platforms report it themselves (with their own prop names) when both users are theirs.
-   */
-  private validateUniqueUser(): string[] {
-    if (Token.isUnresolved(this.username)) return [];
-    const inPlatform = (c: Construct) => c.node.scope !== undefined && PLATFORM_SYMBOL in c.node.scope;
-    return this.node.root.node.findAll()
-      .filter((c): c is CeleryBrokerAccess => c !== this && ACCESS_SYMBOL in c)
-      .filter((other) => other.username === this.username && isSameBroker(this.broker, other.broker))
-      .filter((other) => !(inPlatform(this) && inPlatform(other)))
-      .map((other) => `username: "${this.username}" is also the user of ${other.node.path} on the same broker ${this.broker.node.path}; `
-        + 'each would reset the other\'s password on every deployment. Give each CeleryBrokerAccess its own username.');
-  }
-
-  /**
    * Grant read access to the application user's credentials secret.
    *
    * @param grantee The principal that may read the secret, for example the role of a service
@@ -248,33 +232,3 @@ function throwIf(scope: Construct, message: string | undefined): void {
   if (message) throw new ValidationError(scope, message);
 }
 
-/** Marks CeleryBrokerAccess constructs, so that those on one broker can find each other at synth. */
-const ACCESS_SYMBOL = Symbol.for('cdk-celery.CeleryBrokerAccess');
-/** Marks CeleryPlatform constructs (defined in patterns, which imports this module). */
-const PLATFORM_SYMBOL = Symbol.for('cdk-celery.CeleryPlatform');
-
-/**
- * The application user may not be RabbitMQ's `guest` (Amazon MQ refuses it) nor the broker's
- * administrator when the broker says who that is (this resource would strip the admin's tags).
- */
-function reservedUsernameError(username: string, props: CeleryBrokerAccessProps): string | undefined {
-  if (username === 'guest') {
-    return 'username: "guest" is not allowed; Amazon MQ refuses the name "guest" for RabbitMQ users. Choose another username.';
-  }
-  const adminUsername = (props.broker as { adminUsername?: unknown }).adminUsername;
-  if (!props.adminCredentials && typeof adminUsername === 'string' && !Token.isUnresolved(adminUsername) && adminUsername === username) {
-    return `username: "${username}" is the administrator of the broker ${props.broker.node.path}; the application user must be another user `
-      + '(this resource would strip the administrator\'s tags and permissions). Choose another username.';
-  }
-  return undefined;
-}
-
-/** Whether two brokers are the same: one object, or the same literal name in the same stack or account and Region. */
-function isSameBroker(a: IRabbitMqBroker, b: IRabbitMqBroker): boolean {
-  if (a === b) return true;
-  if (Token.isUnresolved(a.brokerName) || a.brokerName !== b.brokerName) return false;
-  const [sa, sb] = [Stack.of(a), Stack.of(b)];
-  if (sa === sb) return true;
-  const literal = (v: string) => !Token.isUnresolved(v);
-  return literal(sa.account) && literal(sa.region) && sa.account === sb.account && sa.region === sb.region;
-}

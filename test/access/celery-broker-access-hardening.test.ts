@@ -1,8 +1,10 @@
 import { App, Errors, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { CeleryBrokerAccess } from '../../src/access';
+import { BrokerMonitoringUser, CeleryBrokerAccess } from '../../src/access';
 import { RabbitMqBroker } from '../../src/broker';
+import { CeleryPlatform } from '../../src/patterns';
+import { WorkerCode } from '../../src/workers';
 import { ENV, importedBroker, stackWithBroker } from '../broker/broker-fixture';
 
 /* Issue 11, the application user: names Amazon MQ or the handler would refuse at deploy, refused at synth. */
@@ -62,5 +64,46 @@ describe('application usernames', () => {
       adminCredentials: secretsmanager.Secret.fromSecretNameV2(other, 'Admin', 'admin'),
     });
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('the read-only monitoring user (BrokerMonitoringUser, made by the metrics publisher)', () => {
+  function monitoringUserError(username: string, withBrokerSecret: boolean): any {
+    const { stack, vpc, broker } = stackWithBroker('WorkerStack');
+    try {
+      // The metrics publisher passes the broker's own secret explicitly.
+      new BrokerMonitoringUser(stack, 'Monitoring', { broker, vpc, username, adminCredentials: withBrokerSecret ? broker.credentials : undefined });
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  }
+
+  test.each([true, false])('may not be the broker\'s administrator (its tags would become "monitoring"), admin secret given: %s', (withBrokerSecret) => {
+    const error = monitoringUserError('admin', withBrokerSecret);
+    expect(error?.message).toMatch(/^username: "admin" is the administrator of the broker WorkerStack\/Broker; the monitoring user must be another user/);
+    expect(error.constructPath).toBe('WorkerStack/Monitoring');
+  });
+
+  test('may not be guest', () => {
+    expect(monitoringUserError('guest', false)?.message).toMatch(/^username: "guest" is not allowed; Amazon MQ refuses/);
+  });
+
+  test('may not be the application user of the same broker (each resource would reset the other\'s password, tags and permissions)', () => {
+    const { app, stack, vpc, broker } = stackWithBroker('WorkerStack');
+    new CeleryBrokerAccess(stack, 'Access', { broker, vpc, username: 'celery' });
+    new BrokerMonitoringUser(stack, 'Monitoring', { broker, vpc, username: 'celery', vhost: 'celery' });
+    expect(() => app.synth()).toThrow(/username: "celery" is also the monitoring user of WorkerStack\/Monitoring on the same broker WorkerStack\/Broker; each would reset the other's password, tags and permissions/);
+  });
+
+  test('in a platform: an application username equal to the monitoring username fails at synth', () => {
+    const { app, stack, vpc, broker } = stackWithBroker('WorkerStack');
+    new CeleryPlatform(stack, 'Celery', {
+      vpc,
+      broker,
+      applicationUserOptions: { username: BrokerMonitoringUser.DEFAULT_USERNAME },
+      fleets: { workers: { app: 'proj', code: WorkerCode.preinstalled({ celeryExecutable: '/opt/app/bin/celery', workingDirectory: '/opt/app' }), queues: ['q'] } },
+    });
+    expect(() => app.synth()).toThrow(/username: "cdk-celery-monitoring" is also the (monitoring|application) user of WorkerStack\/Celery\//);
   });
 });
