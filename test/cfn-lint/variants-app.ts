@@ -1,17 +1,18 @@
 import { join } from 'path';
 import { App, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { CeleryBrokerAccess, WorkerVpcEndpoints } from '../../src/access';
+import { BrokerMonitoringUser, CeleryBrokerAccess, WorkerVpcEndpoints } from '../../src/access';
 import {
   ConfigurationApplier, ConfigurationChangePolicy, MaintenanceDay, RabbitMqBroker, RabbitMqDeploymentMode, RabbitMqEngineVersion,
   RabbitMqInstanceType,
 } from '../../src/broker';
-import { CeleryMonitoring } from '../../src/monitoring';
+import { AlarmRoute, BrokerMetricsPublisher, CeleryMonitoring, QueueMetricsSource } from '../../src/monitoring';
 import { CeleryPlatform } from '../../src/patterns';
 import { CeleryPool, CeleryQueueType, CeleryWorkerFleet, WorkerCode } from '../../src/workers';
 import { ENV } from '../broker/broker-fixture';
@@ -80,7 +81,42 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
         requestTimeout: Duration.seconds(20),
       }),
       monitoringOptions: use('CeleryMonitoringOptions', {
-        alarmTopic: topic,
+        pagingTopic: topic,
+        ticketingActions: [new cw_actions.SnsAction(new sns.Topic(stack, 'Tickets', { enforceSSL: true }))],
+        deploymentMode: RabbitMqDeploymentMode.CLUSTER_MULTI_AZ,
+        queueMetrics: QueueMetricsSource.AMAZON_MQ,
+        enableMetricsPublisher: true,
+        metricsPublisherOptions: use('BrokerMetricsPublisherOptions', {
+          vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          adminCredentials: secretsmanager.Secret.fromSecretNameV2(stack, 'OpsAdmin', 'ops-admin'),
+          monitoringUsername: 'variants-monitor',
+          creationGrace: Duration.minutes(45),
+          logRetention: logs.RetentionDays.TWO_WEEKS,
+        }),
+        alarms: use('CeleryAlarmOverrides', {
+          brokerIngress: use('CeleryAlarmOverride', { threshold: 150_000_000, evaluationPeriods: 3, datapointsToAlarm: 2, route: AlarmRoute.PAGE_AND_TICKET }),
+          brokerIngressAnomaly: { route: AlarmRoute.TICKET },
+          brokerNotReporting: { evaluationPeriods: 5 },
+          brokerRestarting: { route: AlarmRoute.NONE },
+          memory: { threshold: 70 },
+          cpu: { route: AlarmRoute.TICKET },
+          diskFree: use('CeleryAlarmOverride', { enabled: true }),
+          connectionStorm: { route: AlarmRoute.PAGE },
+          channelStorm: { route: AlarmRoute.TICKET },
+          connectionChurn: { threshold: 40 },
+          channelChurn: { threshold: 120 },
+          noConsumers: { evaluationPeriods: 10 },
+          backlog: { threshold: 100_000 },
+          metricsPublisherErrors: { route: AlarmRoute.TICKET },
+          incidentPage: { route: AlarmRoute.PAGE },
+          brokerDownPage: { enabled: true },
+          fleets: use('CeleryFleetAlarmOverrides', {
+            networkOut: { route: AlarmRoute.TICKET },
+            workerRestarts: { threshold: 6 },
+            queueBacklog: { evaluationPeriods: 15 },
+            queueNoConsumers: { route: AlarmRoute.PAGE },
+          }),
+        }),
         notifyOnOk: false,
         alarmNamePrefix: 'variants-cluster',
         ingressAnomalyDetection: true,
@@ -102,6 +138,11 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
           backlogMinutes: 20,
           noConsumersMinutes: 5,
           workerRestartsPerMinute: 4,
+          maxConnectionsOpenedPerSecond: 30,
+          maxChannelsOpenedPerSecond: 90,
+          brokerNotReportingMinutes: 6,
+          brokerRestartingMaxMinutes: 45,
+          metricsPublisherErrorMinutes: 20,
         }),
       }),
       fleets: {
@@ -161,6 +202,15 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
           acksLate: false,
           timeLimit: Duration.minutes(2),
           backlogScaling: use('QueueBacklogScalingProps', { queues: ['emails', 'bulk'] }),
+        }),
+        metered: use('CeleryPlatformFleetOptions', {
+          app: 'proj',
+          code,
+          queues: ['metered'],
+          timeLimit: Duration.minutes(5),
+          backlogScaling: use('QueueBacklogScalingProps', {
+            metric: new cloudwatch.Metric({ namespace: 'Shop/Celery', metricName: 'MeteredReady', period: Duration.minutes(1), statistic: 'Maximum' }),
+          }),
         }),
         fixed: use('CeleryPlatformFleetOptions', {
           app: 'proj', code, queues: ['fixed'], minCapacity: 2, maxCapacity: 2, enableBacklogScaling: false, timeLimit: Duration.minutes(5),
@@ -231,7 +281,8 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
       createApplicationUser: true,
       applicationUserOptions: use('CeleryBrokerAccessOptions', { vpcSubnets: isolated, adminCredentials: admin, enableRemoteControl: false }),
       monitoringOptions: use('CeleryMonitoringOptions', {
-        alarmActions: [new cw_actions.SnsAction(new sns.Topic(stack, 'Pager', { enforceSSL: true }))],
+        pagingActions: [new cw_actions.SnsAction(new sns.Topic(stack, 'Pager', { enforceSSL: true }))],
+        ticketingTopic: new sns.Topic(stack, 'Tickets', { enforceSSL: true }),
         createDashboard: false,
         thresholds: use('CeleryAlarmThresholds', { brokerIngressBytesPerMinute: 200_000_000, maxConnections: 400, maxChannels: 1200 }),
       }),
@@ -271,7 +322,26 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
       vpc, broker, credentials: access.secret, code: WorkerCode.fromAsset(APP_DIR), app: 'proj', queues: ['celery'], timeLimit: Duration.minutes(5),
     }));
     new CeleryMonitoring(brokerStack, 'Monitoring', use('CeleryMonitoringProps', {
-      broker, fleets: [fleet], alarmActions: [new cw_actions.SnsAction(new sns.Topic(brokerStack, 'Alarms', { enforceSSL: true }))],
+      broker,
+      fleets: [fleet],
+      vpc,
+      queueVirtualHost: 'reporting',
+      queueMetrics: QueueMetricsSource.PUBLISHER,
+      metricsPublisherOptions: { monitoringUsername: 'reporting-monitor' },
+      pagingActions: [new cw_actions.SnsAction(new sns.Topic(brokerStack, 'Alarms', { enforceSSL: true }))],
+    }));
+
+    new BrokerMetricsPublisher(brokerStack, 'AuditPublisher', use('BrokerMetricsPublisherProps', {
+      broker, vpc, virtualHost: 'reporting', queues: ['audit'], monitoringUsername: 'audit-monitor',
+    }));
+    new BrokerMonitoringUser(brokerStack, 'DashboardsUser', use('BrokerMonitoringUserProps', {
+      broker,
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      adminCredentials: broker.credentials,
+      username: 'grafana',
+      vhost: 'reporting',
+      requestTimeout: Duration.seconds(15),
     }));
 
     const platformStack = new Stack(app, 'SharedPlatform', { env: ENV });

@@ -19,7 +19,8 @@ const COVERED_STRUCTS = [
   'RabbitMqBrokerAttributes', 'ConfigurationApplierProps', 'CeleryWorkerFleetProps', 'CeleryWorkerFleetOptions', 'CeleryWorkerCommandOptions',
   'PeriodicRestartOptions', 'PreinstalledWorkerCodeOptions', 'QueueBacklogScalingProps', 'CeleryBrokerAccessProps', 'CeleryBrokerAccessOptions',
   'CeleryMonitoringProps', 'CeleryMonitoringOptions', 'CeleryAlarmThresholds', 'CeleryPlatformProps', 'CeleryPlatformFleetOptions',
-  'WorkerVpcEndpointsProps',
+  'WorkerVpcEndpointsProps', 'CeleryAlarmOverrides', 'CeleryAlarmOverride', 'CeleryFleetAlarmOverrides', 'BrokerMetricsPublisherOptions',
+  'BrokerMetricsPublisherProps', 'BrokerMonitoringUserProps',
 ];
 const NEVER_SET: { [prop: string]: string } = {
   'CeleryWorkerCommandOptions.celeryExecutable': 'a fleet refuses it: the code decides the executable (WorkerCode.preinstalled)',
