@@ -57,6 +57,13 @@ export interface CeleryFleetAlarmOverrides {
   readonly workerRestarts?: CeleryAlarmOverride;
 
   /**
+   * `<fleet>-incompatible-celery`: an instance booted with a Celery older than the broker needs and
+   * started no worker.
+   * @default - enabled, AlarmRoute.TICKET
+   */
+  readonly incompatibleCelery?: CeleryAlarmOverride;
+
+  /**
    * `<fleet>-backlog`: ready messages in the fleet's queues (queue metrics only).
    * @default - enabled when queue metrics are available, AlarmRoute.TICKET
    */

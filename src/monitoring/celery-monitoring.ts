@@ -188,6 +188,8 @@ export interface CeleryFleetAlarms {
   readonly networkOutAlarm?: cloudwatch.Alarm;
   /** Worker processes restart too often (`CdkCelery` `WorkerRestarts`). */
   readonly workerRestartsAlarm?: cloudwatch.Alarm;
+  /** An instance's Celery is older than the broker needs: it started no worker (`CdkCelery` `IncompatibleCelery`). */
+  readonly incompatibleCeleryAlarm?: cloudwatch.Alarm;
   /** Ready messages in the fleet's queues above the backlog threshold (with queue metrics). */
   readonly queueBacklogAlarm?: cloudwatch.Alarm;
   /** A queue of the fleet with messages and no consumer (with queue metrics). */
@@ -754,7 +756,8 @@ export class CeleryMonitoring extends Construct {
   public get alarms(): cloudwatch.IAlarm[] {
     return [
       ...this.brokerAlarms,
-      ...this.fleetAlarmList.flatMap(f => [f.networkOutAlarm, f.workerRestartsAlarm, f.queueBacklogAlarm, f.queueNoConsumersAlarm].filter(isDefined)),
+      ...this.fleetAlarmList.flatMap(f => [f.networkOutAlarm, f.workerRestartsAlarm, f.incompatibleCeleryAlarm, f.queueBacklogAlarm, f.queueNoConsumersAlarm]
+        .filter(isDefined)),
       ...[this.restartSuppressor, this.incidentAlarm, this.brokerDownAlarm].filter(isDefined),
     ];
   }
@@ -882,6 +885,22 @@ export class CeleryMonitoring extends Construct {
         + 'stop synchronised restarts. Missing data is not breaching: the metric is only published when a worker restarts.',
     });
 
+    const incompatibleCeleryAlarm = this.alarm(o.incompatibleCelery, {
+      id: `${namePart}IncompatibleCeleryAlarm`,
+      nameSuffix: `${namePart}-incompatible-celery`,
+      metric: fleet.metricIncompatibleCelery({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      route: ticket,
+      periodMinutes: 1,
+      description: () => `An instance of ${group} found a Celery older than its broker needs and started no worker (the deployment's `
+        + 'instances fail their boot signal; a scale-out adds idle instances). Runbook: the instance\'s boot log names the version and the '
+        + 'minimum; pin a newer celery in requirements.txt (or the image) and deploy. Missing data is not breaching: published only then.',
+    });
+
     let queueBacklogAlarm: cloudwatch.Alarm | undefined;
     let queueNoConsumersAlarm: cloudwatch.Alarm | undefined;
     if (this.queueReader) {
@@ -922,7 +941,7 @@ export class CeleryMonitoring extends Construct {
       });
     }
 
-    const alarms: CeleryFleetAlarms = { fleet, networkOutAlarm, workerRestartsAlarm, queueBacklogAlarm, queueNoConsumersAlarm };
+    const alarms: CeleryFleetAlarms = { fleet, networkOutAlarm, workerRestartsAlarm, incompatibleCeleryAlarm, queueBacklogAlarm, queueNoConsumersAlarm };
     this.fleetAlarmList.push(alarms);
     if (this.dashboard) {
       const shown = this.queueReader ? fleet.queues.slice(0, MAX_ALARM_METRICS) : [];
@@ -1098,6 +1117,7 @@ function mergeFleetOverrides(defaults: CeleryFleetAlarmOverrides | undefined, ow
   return {
     networkOut: merge(defaults?.networkOut, own?.networkOut),
     workerRestarts: merge(defaults?.workerRestarts, own?.workerRestarts),
+    incompatibleCelery: merge(defaults?.incompatibleCelery, own?.incompatibleCelery),
     queueBacklog: merge(defaults?.queueBacklog, own?.queueBacklog),
     queueNoConsumers: merge(defaults?.queueNoConsumers, own?.queueNoConsumers),
   };

@@ -35,6 +35,7 @@ export interface FleetDashboardSignals {
   readonly fleet: ICeleryWorkerFleet;
   readonly networkOutAlarm?: cloudwatch.Alarm;
   readonly workerRestartsAlarm?: cloudwatch.Alarm;
+  readonly incompatibleCeleryAlarm?: cloudwatch.Alarm;
   readonly queueBacklogAlarm?: cloudwatch.Alarm;
   readonly queueNoConsumersAlarm?: cloudwatch.Alarm;
   /** Ready messages per queue (with queue metrics). */
@@ -118,7 +119,7 @@ export function addBrokerWidgets(dashboard: cloudwatch.Dashboard, broker: IRabbi
 /** One row per fleet: its alarm states, the bytes it sends, its worker restarts and its queues. */
 export function addFleetWidgets(dashboard: cloudwatch.Dashboard, fleetLabel: string, s: FleetDashboardSignals): void {
   const fleet = s.fleet;
-  const alarms = [s.networkOutAlarm, s.workerRestartsAlarm, s.queueBacklogAlarm, s.queueNoConsumersAlarm]
+  const alarms = [s.networkOutAlarm, s.workerRestartsAlarm, s.incompatibleCeleryAlarm, s.queueBacklogAlarm, s.queueNoConsumersAlarm]
     .filter((a): a is cloudwatch.Alarm => a !== undefined);
   const queues = s.queueReady.length > 0;
   const width = queues ? 4 : 6;

@@ -26,6 +26,13 @@ export interface ICeleryWorkerFleet extends IConstruct {
   metricWorkerRestarts(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
   /**
+   * Instances whose boot found a Celery older than the broker needs and started no worker (Maximum).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
+  metricIncompatibleCelery(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
    * Bytes the fleet's instances send (`AWS/EC2` `NetworkOut` by `AutoScalingGroupName`, Sum).
    *
    * @param props Options that override the metric's defaults (statistic, period, label, ...)

@@ -465,6 +465,23 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
   }
 
   /**
+   * Instances whose boot found a Celery older than the broker needs, and started no worker
+   * (`CdkCelery` `IncompatibleCelery`, Maximum: 1 while such an instance boots).
+   *
+   * @param props Options that override the metric's defaults (statistic, period, label, ...)
+   */
+  public metricIncompatibleCelery(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: WorkerMetricNames.NAMESPACE,
+      metricName: WorkerMetricNames.INCOMPATIBLE_CELERY,
+      dimensionsMap: { [WorkerMetricNames.AUTO_SCALING_GROUP_DIMENSION]: this.autoScalingGroupName },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /**
    * Bytes the instances send (`AWS/EC2` `NetworkOut` by `AutoScalingGroupName`, Sum, 1-minute detailed monitoring).
    *
    * @param props Options that override the metric's defaults (statistic, period, label, ...)

@@ -31,6 +31,19 @@ test('fleet alarms use the Auto Scaling group name of the real fleet', () => {
     Period: 60,
     Threshold: 3,
   });
+  // An instance whose Celery is too old for the broker publishes 1 and starts no worker: a ticket.
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    AlarmName: `${brokerName}-celery-Workers-incompatible-celery`,
+    Namespace: 'CdkCelery',
+    MetricName: 'IncompatibleCelery',
+    Dimensions: [{ Name: 'AutoScalingGroupName', Value: asgRef }],
+    Statistic: 'Maximum',
+    Period: 60,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+  });
+  expect(built.monitoring.fleetAlarms[0].incompatibleCeleryAlarm).toBeDefined();
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     AlarmName: `${brokerName}-celery-Workers-network-out`,
     Namespace: 'AWS/EC2',

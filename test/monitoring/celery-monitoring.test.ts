@@ -304,7 +304,7 @@ describe('alarms (a RabbitMQ 4.2 broker, one fleet of 30, default thresholds)', 
 
   test('routes: pages to the paging topic, signals nowhere, every other alarm to the ticketing topic; all with a runbook', () => {
     const all = { ...t.findResources('AWS::CloudWatch::Alarm'), ...t.findResources('AWS::CloudWatch::CompositeAlarm') };
-    expect(Object.keys(all)).toHaveLength(16 + 3); // 14 broker + 2 fleet metric alarms; the suppressor and the two pages
+    expect(Object.keys(all)).toHaveLength(17 + 3); // 14 broker + 3 fleet metric alarms; the suppressor and the two pages
     const silent = ['broker-not-reporting', 'broker-restarting', 'broker-restarting-too-long', 'broker-restarting-suppressor'].map(n => `${BROKER}-celery-${n}`);
     const pages = ['ingress-storm-page', 'broker-down-page'].map(n => `${BROKER}-celery-${n}`);
     for (const alarm of Object.values(all) as any[]) {
@@ -513,9 +513,9 @@ describe('construction variants', () => {
         }
       }
     }
-    expect(names).toHaveLength(2 * 20);
+    expect(names).toHaveLength(2 * 21);
     expect(new Set(names).size).toBe(names.length);
-    expect(names.filter(n => n.startsWith('staging-broker-celery'))).toHaveLength(20);
+    expect(names.filter(n => n.startsWith('staging-broker-celery'))).toHaveLength(21);
   });
 
   test('a broker whose name is only known at deploy time (imported by token)', () => {
@@ -633,7 +633,7 @@ describe('notifications of an alarm of your own', () => {
   test('alarms are public: more actions can be added to any of them', () => {
     const { monitoring, template } = build();
     monitoring.incidentAlarm!.addAlarmAction(new cw_actions.SnsAction(new sns.Topic(monitoring, 'OnCall')));
-    expect(monitoring.alarms).toHaveLength(19);
+    expect(monitoring.alarms).toHaveLength(20);
     expect(alarmNamed(template(), `${BROKER}-celery-ingress-storm-page`).props.AlarmActions).toHaveLength(2);
   });
 });

@@ -140,8 +140,8 @@ function fleetsOf(s: Synthesized, workers: Partial<FleetShape> = {}, reports: Pa
 test.each(ENGINES)('every alarm of the construct (%s) can be replayed', (engine) => {
   const { alarms } = synthesized[engine];
   expect(alarms.unsupported).toEqual({});
-  // 15 broker alarms (no anomaly band) + 4 per fleet; the suppressor and the two pages.
-  expect(alarms.metricAlarms).toHaveLength(14 + 2 * 4);
+  // 14 broker alarms (no anomaly band) + 5 per fleet; the suppressor and the two pages.
+  expect(alarms.metricAlarms).toHaveLength(14 + 2 * 5);
   expect(alarms.compositeAlarms.map(c => c.alarmName).sort()).toEqual([
     `${BROKER}-celery-broker-down-page`, `${BROKER}-celery-broker-restarting-suppressor`, `${BROKER}-celery-ingress-storm-page`,
   ]);
