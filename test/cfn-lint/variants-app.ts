@@ -115,6 +115,7 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
             workerRestarts: { threshold: 6 },
             queueBacklog: { evaluationPeriods: 15 },
             queueNoConsumers: { route: AlarmRoute.PAGE },
+            incompatibleCelery: { route: AlarmRoute.PAGE_AND_TICKET },
           }),
         }),
         notifyOnOk: false,
