@@ -6,6 +6,8 @@ Usage: celery_driver.py --app SPEC [--configure FILE] COMMAND [OPTIONS]; prints 
   revoke --count N [--chunk K]       revoke N random task ids (broadcast), in chunks of K
   inspect METHOD [--node NAME] [--timeout S]    replies of `inspect METHOD` (revoked: sizes only)
   control METHOD [--node NAME]       broadcast a remote control command (e.g. shutdown), no reply
+  exec FILE                          run a Python file with `app` in scope (a documented script);
+                                     prints its top-level int, str and bool variables
 The broker is CELERY_BROKER_URL, as for the worker. One connection per invocation.
 """
 import argparse
@@ -38,6 +40,8 @@ def main():
     control = sub.add_parser("control")
     control.add_argument("method")
     control.add_argument("--node", action="append")
+    run = sub.add_parser("exec")
+    run.add_argument("file")
     opts = parser.parse_args()
 
     app = find_app(opts.app)
@@ -64,6 +68,18 @@ def main():
                 app.control.revoke(chunk, connection=conn)
                 sent += len(chunk)
         out = {"revoked": sent}
+    elif opts.command == "exec":
+        scope = {"app": app, "__name__": "__main__"}
+        with open(opts.file) as f:
+            code = compile(f.read(), opts.file, "exec")
+        # The script may print; stdout carries the one JSON document.
+        real_stdout, sys.stdout = sys.stdout, sys.stderr
+        try:
+            exec(code, scope)
+        finally:
+            sys.stdout = real_stdout
+        out = {"vars": {k: v for k, v in scope.items()
+                        if not k.startswith("_") and isinstance(v, (bool, int, str))}}
     elif opts.command == "control":
         app.control.broadcast(opts.method, destination=opts.node)
         out = {"sent": opts.method}
