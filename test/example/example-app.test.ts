@@ -38,7 +38,7 @@ describe('example app', () => {
   });
 
   test('the application user may use both queues and rpc:// reply queues, and the fleets connect as it', () => {
-    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'], enableRpcResultBackend: true });
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'], enableRpcResultBackend: true, deadLetterQueue: 'celery.dead-letter' });
     template.hasResourceProperties('Custom::CeleryBrokerUser', { Vhost: 'celery', Configure: expected.configure, Write: expected.write, Read: expected.read });
     expect(stack.platform.credentials).toBe(stack.platform.access!.secret);
   });
