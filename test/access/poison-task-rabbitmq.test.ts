@@ -1,9 +1,11 @@
+import { spawnSync } from 'child_process';
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { accessResourceProperties } from './fixtures/access-resource';
 import { handleBrokerUserEvent } from '../../src/access/broker-user-handler';
 import { DEAD_LETTER_POLICY, DEAD_LETTER_QUEUE, DEFAULT_DELIVERY_LIMIT } from '../../src/access/celery-dead-letter';
 import { RabbitMqEngineVersion } from '../../src/broker/rabbitmq-engine-version';
+import { CeleryQueueType } from '../../src/workers/render/celery-queue-type';
 import {
   CeleryInstall, eventsFile, inspect, readEvents, runScript, sendTasks, startWorker, stopAllWorkers, TaskEvent, testEachCelery,
 } from '../harness/celery';
@@ -31,6 +33,7 @@ jest.setTimeout(300_000);
 
 const PASSWORD = 'poison-user-password-0123456789';
 const NORMAL_TASKS = 10;
+const DELIVERY_COUNT_PROBE = join(__dirname, 'fixtures', 'delivery_count_probe.py');
 
 describeEachRabbitMqProfile((profile) => {
   const broker = rabbitMqForThisFile({ profile: profile.name, management: true, beforeStop: stopAllWorkers, startTimeoutMs: 180_000 });
@@ -92,6 +95,35 @@ describeEachRabbitMqProfile((profile) => {
 
   const starts = (events: TaskEvent[], id: string) => events.filter((e) => e.event === 'start' && e.id === id);
   const done = (events: TaskEvent[]) => events.filter((e) => e.event === 'done').map((e) => e.id);
+
+  test(`what RabbitMQ ${profile.inRoot ? '4.0.5' : '3.10.8'} counts as a delivery on quorum queues: a reject with requeue, and the close of the channel or connection holding the message`, async () => {
+    const vhost = 'delivery-count';
+    const queues = ['count-reject', 'count-channel-close', 'count-connection-close'];
+    secrets[vhost] = JSON.stringify({ username: vhost, password: PASSWORD, vhost });
+    // On RabbitMQ 3 with quorum queues chosen: the same policy (apply-to queues on 3.10).
+    const properties = accessResourceProperties(profile, { vhost, username: vhost, taskQueues: queues, defaultQueueType: CeleryQueueType.QUORUM },
+      { managementUrl: managementUrl(), adminSecretArn: 'admin', userSecretArn: vhost });
+    await handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: properties }, { getSecretString: async (arn) => secrets[arn] });
+    const url = broker().amqpUrl(vhost, PASSWORD, vhost);
+    const counted: { [mode: string]: { deliveries: number; counts: Array<number | null> } } = {};
+    for (const queue of queues) {
+      const out = spawnSync('/usr/bin/python3', [DELIVERY_COUNT_PROBE, url, queue, queue.slice('count-'.length)], { encoding: 'utf8', timeout: 120_000 });
+      if (out.status !== 0) throw new Error(`${queue}: ${out.stderr}`);
+      counted[queue] = JSON.parse(out.stdout);
+    }
+    // Each way counts: the first delivery, then DEFAULT_DELIVERY_LIMIT redeliveries, then the dead-letter queue.
+    for (const queue of queues) {
+      expect([queue, counted[queue].deliveries]).toEqual([queue, DEFAULT_DELIVERY_LIMIT + 1]);
+      // The header counts the returns (RabbitMQ 3 also sends 0 on the first delivery, 4 leaves it out).
+      expect([queue, counted[queue].counts.map((c) => c ?? 0)]).toEqual([queue, [0, 1, 2, 3, 4, 5]]);
+    }
+    // eslint-disable-next-line no-console
+    console.log(`${profile.name} (RabbitMQ ${broker().version}): x-delivery-count per delivery ${JSON.stringify(counted)}`);
+    await pollUntil(async () => await queueDepth(vhost, DEAD_LETTER_QUEUE) === queues.length, { timeoutMs: 30_000, what: 'three dead letters' });
+    const dead = await peek(vhost, DEAD_LETTER_QUEUE);
+    expect(dead.map((m) => m.headers['x-death'][0].queue).sort()).toEqual([...queues].sort());
+    expect(dead.every((m) => m.headers['x-death'][0].reason === 'delivery_limit')).toBe(true);
+  });
 
   if (quorum) {
     testEachCelery(`dead-lettered after exactly ${DEFAULT_DELIVERY_LIMIT} redeliveries; the worker runs on, no other task is lost; the README's replay moves it back`, async (install) => {
