@@ -146,14 +146,14 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public readonly username: string;
   /** The security group of the function that calls the management API. */
   public readonly connections: ec2.Connections;
-  /** The default queue type stated on the vhost; undefined when the broker's own default is left alone. */
+  /** The default queue type stated on the vhost, or undefined when the broker's own default is left alone. */
   public readonly defaultQueueType?: CeleryQueueType;
   /**
    * The durable quorum queue poison tasks end in (`celery.dead-letter`), which the application
-   * user may read; undefined when the task queues are not quorum queues (no delivery limit).
+   * user may read, or undefined when the task queues are not quorum queues (no delivery limit).
    */
   public readonly deadLetterQueue?: string;
-  /** Redeliveries before a task is dead-lettered; undefined without a `deadLetterQueue`. */
+  /** Redeliveries before a task is dead-lettered, or undefined without a `deadLetterQueue`. */
   public readonly deliveryLimit?: number;
 
   private readonly queues: string[] = [];
