@@ -55,7 +55,7 @@ describe('example app', () => {
     // The signals the broker-down page is made of notify nothing of their own.
     const silent = /-(broker-not-reporting|broker-restarting|broker-restarting-too-long|broker-restarting-suppressor)$/;
     const notifying = (Object.values(alarms) as any[]).filter(a => !silent.test(a.Properties.AlarmName));
-    expect(notifying).toHaveLength(14 + 2 * 4 + 3 - 4);
+    expect(notifying).toHaveLength(14 + 2 * 5 + 3 - 4);
     for (const alarm of notifying) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);
