@@ -1,5 +1,8 @@
 import { usernameError, vhostNameError } from './broker-user-names';
+import { deliveryLimitError, VHOST_QUEUE_TYPES } from './celery-dead-letter';
+import { removeDeadLetterPolicy, setUpDeadLettering } from './dead-letter-setup';
 import { ManagementRetryOptions, passwordMatchesHash, RabbitMqManagementClient, VhostPermissions } from './rabbitmq-management-client';
+import { putVhostWithDefaultQueueType } from './vhost-default-queue-type';
 
 /**
  * Logic of the broker-user custom resource, apart from the Lambda entry point so tests can run
@@ -34,6 +37,15 @@ export interface BrokerUserProperties {
    * Absent or empty for the application user, which never uses the management API.
    */
   readonly Tags?: string;
+  /** The vhost's `default_queue_type` (`quorum` or `classic`); absent: the broker's default is left alone. */
+  readonly DefaultQueueType?: string;
+  /**
+   * Redeliveries before a task of `TaskQueuePattern` is dead-lettered (see dead-letter-setup.ts);
+   * absent: no dead-lettering is set up.
+   */
+  readonly DeliveryLimit?: string;
+  /** Regular expression of the task queues the dead-letter policy applies to (with `DeliveryLimit`). */
+  readonly TaskQueuePattern?: string;
 }
 
 /** The subset of a CloudFormation custom resource event the handler uses. */
@@ -82,6 +94,10 @@ export async function handleBrokerUserEvent(event: BrokerUserEvent, deps: Broker
   const nameError = vhostError(props) ?? usernameError('username', props.Username);
   if (nameError) throw new Error(nameError);
   hostOf(props.ManagementUrl);
+  if (props.DefaultQueueType !== undefined && !VHOST_QUEUE_TYPES.includes(props.DefaultQueueType)) {
+    throw new Error(`DefaultQueueType: ${JSON.stringify(props.DefaultQueueType)} is not a queue type this resource sets; use ${VHOST_QUEUE_TYPES.join(' or ')}.`);
+  }
+  const deadLettering = deadLetteringOf(props);
 
   const admin = await readCredentials(deps, props.AdminSecretArn, 'admin credentials secret');
   const user = await readCredentials(deps, props.UserSecretArn, 'application user secret');
@@ -101,10 +117,16 @@ export async function handleBrokerUserEvent(event: BrokerUserEvent, deps: Broker
       + `it was not created by this resource (whose user has ${tags.length > 0 ? `only the tags ${tags.join(',')}` : 'no tags'}). Choose another username.`);
   }
 
-  await client.putVhost(props.Vhost);
+  await putVhostWithDefaultQueueType(client, props.Vhost, props.DefaultQueueType, log);
   // No tags (the application user): AMQP only, no management UI or API. `monitoring`: read-only API.
   await client.putUser(props.Username, user.password, tags);
   await client.putPermissions(props.Vhost, props.Username, permissionsOf(props));
+  if (deadLettering) {
+    await setUpDeadLettering(client, props.Vhost, deadLettering.taskQueuePattern, deadLettering.deliveryLimit, log);
+  } else if (event.OldResourceProperties?.DeliveryLimit !== undefined && event.OldResourceProperties.Vhost === props.Vhost) {
+    // Only the update that turns it off: other resources on the vhost (a monitoring user) never had it.
+    await removeDeadLetterPolicy(client, props.Vhost, log);
+  }
 
   // Permissions on that vhost only, whatever happened to the user before (e.g. an older vhost).
   for (const p of await client.listUserPermissions(props.Username)) {
@@ -228,6 +250,19 @@ function tagsOf(props: BrokerUserProperties): string[] {
     if (!KNOWN_TAGS.includes(tag)) throw new Error(`Tags: ${JSON.stringify(tag)} is not a RabbitMQ user tag; use ${KNOWN_TAGS.join(', ')}.`);
   }
   return tags;
+}
+
+/** The dead-letter settings, validated before any request; undefined when none are asked for. */
+function deadLetteringOf(props: BrokerUserProperties): { deliveryLimit: number; taskQueuePattern: string } | undefined {
+  if (props.DeliveryLimit === undefined) return undefined;
+  if (!/^[0-9]{1,9}$/.test(props.DeliveryLimit)) {
+    throw new Error(`DeliveryLimit: ${JSON.stringify(props.DeliveryLimit)} is not a whole number of redeliveries.`);
+  }
+  const deliveryLimit = Number(props.DeliveryLimit);
+  const error = deliveryLimitError('DeliveryLimit', deliveryLimit);
+  if (error) throw new Error(error);
+  if (!props.TaskQueuePattern) throw new Error('TaskQueuePattern: required with DeliveryLimit (the task queues the dead-letter policy applies to).');
+  return { deliveryLimit, taskQueuePattern: props.TaskQueuePattern };
 }
 
 function permissionsOf(props: BrokerUserProperties): VhostPermissions {

@@ -24,6 +24,8 @@ export interface BrokerUserResourceProps {
   readonly read: string;
   /** User tags; none for the application user. */
   readonly tags?: string[];
+  /** More properties of the custom resource (the vhost's queue type and dead-lettering); none when absent. */
+  readonly extraProperties?: { [key: string]: string };
   readonly removeVhostOnDelete?: boolean;
   readonly requestTimeout: Duration;
   /** Who the user is, for the secret's description (`Celery application user`, ...). */
@@ -105,6 +107,7 @@ export function addBrokerUserResource(scope: Construct, props: BrokerUserResourc
       RequestTimeoutMs: String(props.requestTimeout.toMilliseconds()),
       // Only when there are tags, so that the application user's resource is unchanged.
       ...(props.tags && props.tags.length > 0 ? { Tags: props.tags.join(',') } : {}),
+      ...props.extraProperties,
     },
   });
   // The management port must be open before the function calls it.

@@ -6,9 +6,12 @@ import { Construct } from 'constructs';
 import { registerBrokerUser, reservedUsernameError } from './broker-user-conflicts';
 import { usernameError, vhostNameError } from './broker-user-names';
 import { addBrokerUserResource } from './broker-user-resource';
+import { DEAD_LETTER_QUEUE, DEFAULT_DELIVERY_LIMIT, deliveryLimitError, exactNamesPattern, reservedQueueNameError } from './celery-dead-letter';
 import { CeleryPermissions } from './celery-permissions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
+import { RabbitMqEngineVersion } from '../broker/rabbitmq-engine-version';
 import { validateIn, ValidationError } from '../private/validation-error';
+import { CeleryQueueType } from '../workers/render/celery-queue-type';
 
 /**
  * Everything a user chooses for a `CeleryBrokerAccess` except the broker and the VPC.
@@ -72,6 +75,26 @@ export interface CeleryBrokerAccessOptions {
    * @default Duration.seconds(10)
    */
   readonly requestTimeout?: Duration;
+
+  /**
+   * The vhost's default queue type: what a queue declared without `x-queue-type` becomes there,
+   * stated on the vhost so that the broker's node-wide default cannot decide it. RabbitMQ 3 sets
+   * it only when it creates the vhost (an existing vhost of another type fails the deployment).
+   * @default - `CeleryQueueType.QUORUM` when the broker's engine version makes quorum queues by
+   * default (4.x), `CeleryQueueType.CLASSIC` on 3.x; the broker's own default, with a warning,
+   * when its engine version is unknown (an imported broker without `engineVersion`)
+   */
+  readonly defaultQueueType?: CeleryQueueType;
+
+  /**
+   * How many times a task of a quorum task queue is delivered again after its first delivery
+   * before it is dead-lettered to the `deadLetterQueue`. A task that kills its worker process is
+   * requeued every time (late acks, reject on worker lost); each reject, and each close of the
+   * channel that held it unacknowledged (a worker stopping with prefetched tasks), counts.
+   * Only with quorum queues: classic queues have no delivery limit.
+   * @default 5
+   */
+  readonly deliveryLimit?: number;
 }
 
 /**
@@ -99,7 +122,15 @@ export interface CeleryBrokerAccessProps extends CeleryBrokerAccessOptions {
  * its vhost only, limited to Celery's queues and exchanges. Its password is generated into
  * `secret` (JSON `username`, `password`, `vhost`), the secret a worker fleet connects with.
  *
- * Deleting the resource deletes the user; the vhost is kept unless `removeVhostOnDelete`.
+ * The vhost states its default queue type (`defaultQueueType`: quorum on RabbitMQ 4, classic on
+ * 3.x). With quorum task queues, a task that kills its worker every time it runs (late acks and
+ * reject-on-worker-lost requeue it) is dead-lettered after `deliveryLimit` redeliveries into the
+ * durable quorum queue `deadLetterQueue` (`celery.dead-letter`, through the fanout exchange
+ * `celery.dead-letter.exchange`), by a vhost policy on exactly the task queues; the application
+ * user may read that queue (to replay tasks) but not declare, delete or publish to it.
+ *
+ * Deleting the resource deletes the user; the vhost (with the dead-letter queue and policy) is
+ * kept unless `removeVhostOnDelete`.
  *
  * Replacing the construct (a new id or path) is safe: CloudFormation creates the new resource
  * first, which takes the user of the same name over with the password of its own new secret (so
@@ -115,6 +146,15 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public readonly username: string;
   /** The security group of the function that calls the management API. */
   public readonly connections: ec2.Connections;
+  /** The default queue type stated on the vhost, or undefined when the broker's own default is left alone. */
+  public readonly defaultQueueType?: CeleryQueueType;
+  /**
+   * The durable quorum queue poison tasks end in (`celery.dead-letter`), which the application
+   * user may read, or undefined when the task queues are not quorum queues (no delivery limit).
+   */
+  public readonly deadLetterQueue?: string;
+  /** Redeliveries before a task is dead-lettered, or undefined without a `deadLetterQueue`. */
+  public readonly deliveryLimit?: number;
 
   private readonly queues: string[] = [];
   private readonly enableRemoteControl?: boolean;
@@ -143,11 +183,24 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     }
     this.enableRemoteControl = props.enableRemoteControl;
     this.enableRpcResultBackend = props.enableRpcResultBackend;
+    this.defaultQueueType = this.chooseDefaultQueueType(props.broker.engineVersion, props.defaultQueueType);
+    if (this.defaultQueueType?.name === CeleryQueueType.QUORUM.name) {
+      this.deadLetterQueue = DEAD_LETTER_QUEUE;
+      this.deliveryLimit = props.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT;
+      if (Token.isUnresolved(this.deliveryLimit)) throw new ValidationError(this, 'deliveryLimit: must be known at synth (it is validated and rendered into a policy); got a token.');
+      throwIf(this, deliveryLimitError('deliveryLimit', this.deliveryLimit));
+    } else if (props.deliveryLimit !== undefined) {
+      throw new ValidationError(this, `deliveryLimit: ${props.deliveryLimit} needs quorum task queues, and the vhost's default queue type is `
+        + `${this.defaultQueueType?.name ?? 'the broker\'s own (engine version unknown)'}; classic queues have no delivery limit. `
+        + 'Set defaultQueueType: CeleryQueueType.QUORUM, or leave deliveryLimit unset.');
+    }
     // Validates the names and the options now; the custom resource renders the final list at synth.
+    for (const queue of props.taskQueues ?? []) throwIf(this, reservedQueueNameError('taskQueues', queue));
     validateIn(this, () => CeleryPermissions.forApplication({
       taskQueues: props.taskQueues,
       enableRemoteControl: props.enableRemoteControl,
       enableRpcResultBackend: props.enableRpcResultBackend,
+      deadLetterQueue: this.deadLetterQueue,
     }));
     if (props.taskQueues) this.addTaskQueues(...props.taskQueues);
     const userMark = { kind: 'application' as const, username: this.username, broker: props.broker, usernameProp: 'username' };
@@ -173,6 +226,7 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
       requestTimeout,
       purpose: 'Celery application user',
       functionDescription: 'cdk-celery: creates the Celery vhost and application user through the RabbitMQ management API',
+      extraProperties: this.queueTypeProperties(),
     });
     this.secret = user.secret;
     this.connections = user.connections;
@@ -195,6 +249,7 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
       taskQueues: this.taskQueues,
       enableRemoteControl: this.enableRemoteControl,
       enableRpcResultBackend: this.enableRpcResultBackend,
+      deadLetterQueue: this.deadLetterQueue,
     });
   }
 
@@ -208,10 +263,41 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public addTaskQueues(...queues: string[]): void {
     if (queues.length === 0) return;
     // Same name rules as taskQueues, with the same error messages.
+    for (const queue of queues) throwIf(this, reservedQueueNameError('taskQueues', queue));
     validateIn(this, () => CeleryPermissions.forApplication({ taskQueues: queues }));
     for (const queue of queues) {
       if (!this.queues.includes(queue)) this.queues.push(queue);
     }
+  }
+
+  /** The vhost's default queue type for an engine version, or the user's choice, with the warnings they call for. */
+  private chooseDefaultQueueType(engine: RabbitMqEngineVersion | undefined, chosen: CeleryQueueType | undefined): CeleryQueueType | undefined {
+    const quorumByDefault = engine?.quorumQueuesByDefault;
+    if (chosen?.name === CeleryQueueType.CLASSIC.name && quorumByDefault) {
+      Annotations.of(this).addWarningV2('cdk-celery:classicQueuesOnRabbitMq4',
+        `defaultQueueType is CLASSIC on engine version ${engine!.version}: classic queues have no delivery limit (a task that kills its worker is `
+        + 'redelivered forever), no dead-letter queue is set up, and the fleets must declare classic queues too (CeleryWorkerFleet queueType; refused on 4.3).');
+    }
+    if (chosen) return chosen;
+    if (quorumByDefault === undefined) {
+      Annotations.of(this).addWarningV2('cdk-celery:unknownDefaultQueueType',
+        `The broker's engine version is unknown, so vhost "${this.vhost}" keeps the broker's default queue type and no dead-letter queue is set up `
+        + '(on RabbitMQ 4 a task that kills its worker is then dropped after 20 redeliveries). Import the broker with its engineVersion, or set defaultQueueType.');
+      return undefined;
+    }
+    return quorumByDefault ? CeleryQueueType.QUORUM : CeleryQueueType.CLASSIC;
+  }
+
+  /** The custom resource's queue-type and dead-letter properties: only those that apply, so others' resources are unchanged. */
+  private queueTypeProperties(): { [key: string]: string } {
+    return {
+      ...(this.defaultQueueType ? { DefaultQueueType: this.defaultQueueType.name } : {}),
+      ...(this.deliveryLimit !== undefined ? {
+        DeliveryLimit: String(this.deliveryLimit),
+        // Rendered at synth, like the permissions: queues added with addTaskQueues count.
+        TaskQueuePattern: Lazy.string({ produce: () => exactNamesPattern(this.taskQueues) }),
+      } : {}),
+    };
   }
 
   /**

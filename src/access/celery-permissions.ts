@@ -27,6 +27,13 @@ export interface CeleryPermissionsOptions {
    * @default false
    */
   readonly enableRpcResultBackend?: boolean;
+
+  /**
+   * A queue the application may only read: consume from (a replay script) and purge, but not
+   * declare, delete, bind or publish to. `CeleryBrokerAccess` passes its dead-letter queue.
+   * @default - none
+   */
+  readonly deadLetterQueue?: string;
 }
 
 /** Names of the resources Celery 5.x uses besides the task queues (defaults of `control_exchange` and `event_exchange`). */
@@ -75,6 +82,12 @@ export class CeleryPermissions {
         throw new Error(`taskQueues: ${JSON.stringify(queue)} is not a queue name this library accepts; use 1 to 200 letters, digits and _ . : - (not starting with "amq.", which RabbitMQ reserves).`);
       }
     }
+    const deadLetterQueue = options.deadLetterQueue;
+    if (deadLetterQueue !== undefined) {
+      if (Token.isUnresolved(deadLetterQueue) || !TASK_QUEUE_NAME.test(deadLetterQueue) || deadLetterQueue.startsWith('amq.')) {
+        throw new Error(`deadLetterQueue: ${JSON.stringify(deadLetterQueue)} is not a queue name this library accepts; use 1 to 200 letters, digits and _ . : - (not starting with "amq.").`);
+      }
+    }
     const remoteControl = options.enableRemoteControl ?? true;
 
     const names = taskQueues.map(escapeRegex);
@@ -86,10 +99,13 @@ export class CeleryPermissions {
       resources.push(RPC_REPLY_QUEUE_PATTERN);
     }
     const unique = Array.from(new Set(resources));
+    if (deadLetterQueue !== undefined && new RegExp(anchored(unique)).test(deadLetterQueue)) {
+      throw new Error(`deadLetterQueue: ${JSON.stringify(deadLetterQueue)} is one of Celery's own names, which the application may declare and delete; choose another name.`);
+    }
     return new CeleryPermissions(
       anchored(unique),
       anchored([...unique, DEFAULT_EXCHANGE]),
-      anchored(unique),
+      anchored(deadLetterQueue === undefined ? unique : [...unique, escapeRegex(deadLetterQueue)]),
     );
   }
 

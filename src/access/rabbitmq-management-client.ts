@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'crypto';
+import type { ManagementPolicy } from './celery-dead-letter';
 
 /**
  * A small client for the RabbitMQ management HTTP API, just what the broker-user custom resource
@@ -74,6 +75,14 @@ export interface ManagementQueueStats {
   readonly consumers: number;
 }
 
+/** A queue as the management API returns it (the fields the library reads). */
+export interface ManagementQueue {
+  /** `classic`, `quorum`, `stream`; undefined if not returned. */
+  readonly type?: string;
+  readonly durable: boolean;
+  readonly arguments: { readonly [key: string]: unknown };
+}
+
 export interface RabbitMqManagementClientOptions {
   /** Base URL, for example `https://b-123.mq.eu-west-1.amazonaws.com:443` or `http://127.0.0.1:15672`. */
   readonly baseUrl: string;
@@ -134,8 +143,15 @@ export class RabbitMqManagementClient {
     return toUser(body);
   }
 
-  async putVhost(vhost: string): Promise<void> {
-    await this.request('PUT', `/api/vhosts/${enc(vhost)}`, {});
+  /**
+   * Creates a vhost, or updates an existing one. With `defaultQueueType`, the type a queue declared
+   * without `x-queue-type` gets there: sent under both names RabbitMQ has read (`defaultqueuetype`
+   * in 3.10 and 3.11, `default_queue_type` from 3.12). RabbitMQ 3 sets it only when it creates the
+   * vhost; RabbitMQ 4 also changes it on an existing vhost (measured on 3.10.8 and 4.0.5).
+   */
+  async putVhost(vhost: string, defaultQueueType?: string): Promise<void> {
+    const body = defaultQueueType === undefined ? {} : { default_queue_type: defaultQueueType, defaultqueuetype: defaultQueueType };
+    await this.request('PUT', `/api/vhosts/${enc(vhost)}`, body);
   }
 
   /** Deletes a vhost and everything in it; false if it did not exist. */
@@ -143,8 +159,12 @@ export class RabbitMqManagementClient {
     return this.deleteIfExists(`/api/vhosts/${enc(vhost)}`);
   }
 
-  async getVhost(vhost: string): Promise<{ name: string } | undefined> {
-    return this.getIfExists(`/api/vhosts/${enc(vhost)}`) as Promise<{ name: string } | undefined>;
+  async getVhost(vhost: string): Promise<{ name: string; defaultQueueType?: string } | undefined> {
+    const body = await this.getIfExists(`/api/vhosts/${enc(vhost)}`) as { name: string; default_queue_type?: unknown } | undefined;
+    if (body === undefined) return undefined;
+    // RabbitMQ 3 answers the string "undefined" for a vhost created without one.
+    const type = typeof body.default_queue_type === 'string' && body.default_queue_type !== 'undefined' ? body.default_queue_type : undefined;
+    return { name: body.name, ...(type === undefined ? {} : { defaultQueueType: type }) };
   }
 
   /** Creates or updates a user. `tags` empty = the user cannot use the management UI or API. */
@@ -216,6 +236,50 @@ export class RabbitMqManagementClient {
       messagesUnacknowledged: q.messages_unacknowledged ?? 0,
       consumers: q.consumers ?? 0,
     }));
+  }
+
+  /** The broker's RabbitMQ version (`GET /api/overview`), for example `4.0.5`; undefined if not reported. */
+  async rabbitmqVersion(): Promise<string | undefined> {
+    const body = await this.request('GET', '/api/overview') as { rabbitmq_version?: unknown };
+    return typeof body?.rabbitmq_version === 'string' ? body.rabbitmq_version : undefined;
+  }
+
+  /** A queue's type, durability and arguments; undefined if it does not exist. */
+  async getQueue(vhost: string, queue: string): Promise<ManagementQueue | undefined> {
+    const body = await this.getIfExists(`/api/queues/${enc(vhost)}/${enc(queue)}`) as
+      { type?: unknown; durable?: unknown; arguments?: { [key: string]: unknown } } | undefined;
+    if (body === undefined) return undefined;
+    return { type: typeof body.type === 'string' ? body.type : undefined, durable: body.durable === true, arguments: body.arguments ?? {} };
+  }
+
+  /** Declares a durable queue (a no-op if it exists with the same arguments; HTTP 400 if not). */
+  async putQueue(vhost: string, queue: string, args: { [key: string]: unknown }): Promise<void> {
+    await this.request('PUT', `/api/queues/${enc(vhost)}/${enc(queue)}`, { durable: true, auto_delete: false, arguments: args });
+  }
+
+  /** Declares a durable exchange (a no-op if it exists with the same type; HTTP 400 if not). */
+  async putExchange(vhost: string, exchange: string, type: string): Promise<void> {
+    await this.request('PUT', `/api/exchanges/${enc(vhost)}/${enc(exchange)}`, { type, durable: true, auto_delete: false, internal: false, arguments: {} });
+  }
+
+  /** Binds a queue to an exchange (a no-op if that binding exists). */
+  async bindQueue(vhost: string, exchange: string, queue: string, routingKey: string): Promise<void> {
+    await this.request('POST', `/api/bindings/${enc(vhost)}/e/${enc(exchange)}/q/${enc(queue)}`, { routing_key: routingKey, arguments: {} });
+  }
+
+  /** Creates or replaces a policy. */
+  async putPolicy(vhost: string, name: string, policy: ManagementPolicy): Promise<void> {
+    await this.request('PUT', `/api/policies/${enc(vhost)}/${enc(name)}`, policy);
+  }
+
+  async getPolicy(vhost: string, name: string): Promise<ManagementPolicy | undefined> {
+    const body = await this.getIfExists(`/api/policies/${enc(vhost)}/${enc(name)}`) as ManagementPolicy | undefined;
+    return body === undefined ? undefined : { 'pattern': body.pattern, 'apply-to': body['apply-to'], 'priority': body.priority, 'definition': body.definition };
+  }
+
+  /** Deletes a policy; false if it did not exist. */
+  async deletePolicy(vhost: string, name: string): Promise<boolean> {
+    return this.deleteIfExists(`/api/policies/${enc(vhost)}/${enc(name)}`);
   }
 
   private async getIfExists(path: string): Promise<unknown> {

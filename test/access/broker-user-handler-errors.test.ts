@@ -71,6 +71,11 @@ describe('broker-user handler errors', () => {
     [{ Username: 'admin' }, 'username: "admin" is the broker\'s admin user'],
     [{ AdminSecretArn: 'user', UserSecretArn: 'user', Username: 'celery' }, 'username: "celery" is the broker\'s admin user'],
     [{ ManagementUrl: 'not a url' }, 'ManagementUrl: "not a url" is not a URL'],
+    [{ DefaultQueueType: 'stream' }, 'DefaultQueueType: "stream" is not a queue type this resource sets; use quorum or classic.'],
+    [{ DeliveryLimit: 'five', TaskQueuePattern: '^(celery)$' }, 'DeliveryLimit: "five" is not a whole number of redeliveries.'],
+    [{ DeliveryLimit: '-1', TaskQueuePattern: '^(celery)$' }, 'DeliveryLimit: "-1" is not a whole number of redeliveries.'],
+    [{ DeliveryLimit: '0', TaskQueuePattern: '^(celery)$' }, 'DeliveryLimit: 0 is not allowed; use a whole number of redeliveries from 1 to 1000'],
+    [{ DeliveryLimit: '5' }, 'TaskQueuePattern: required with DeliveryLimit'],
   ])('Create with %j fails before any request', async (overrides, message) => {
     await expect(handleBrokerUserEvent({ RequestType: 'Create', ResourceProperties: props(overrides) }, { getSecretString }))
       .rejects.toThrow(message);

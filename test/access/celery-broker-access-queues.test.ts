@@ -3,7 +3,10 @@ import { CeleryBrokerAccess, CeleryBrokerAccessProps, CeleryPermissions } from '
 import { stackWithBroker } from '../broker/broker-fixture';
 
 // Task queues added after construction (CeleryPlatform.addFleet does this) reach the custom
-// resource, because its permissions are rendered at synth.
+// resource, because its permissions are rendered at synth. The broker is RabbitMQ 4.2 (the
+// default), so the user may also read the dead-letter queue.
+
+const DEAD_LETTER = { deadLetterQueue: 'celery.dead-letter' };
 
 function build(props: Partial<CeleryBrokerAccessProps> = {}) {
   const { stack, vpc, broker } = stackWithBroker('Stack');
@@ -17,14 +20,14 @@ describe('CeleryBrokerAccess task queues', () => {
   test('without taskQueues the user gets the default "celery" queue', () => {
     const { access, properties } = build();
     expect(access.taskQueues).toEqual(['celery']);
-    expect(properties().Read).toBe(CeleryPermissions.forApplication({ taskQueues: ['celery'] }).read);
+    expect(properties().Read).toBe(CeleryPermissions.forApplication({ taskQueues: ['celery'], ...DEAD_LETTER }).read);
   });
 
   test('addTaskQueues replaces the default and reaches the rendered permissions', () => {
     const { access, properties } = build();
     access.addTaskQueues('orders', 'reports');
     expect(access.taskQueues).toEqual(['orders', 'reports']);
-    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'] });
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'], ...DEAD_LETTER });
     expect(properties()).toMatchObject({ Configure: expected.configure, Write: expected.write, Read: expected.read });
     expect(properties().Read).not.toMatch(/\bcelery\|/);
   });
@@ -34,7 +37,7 @@ describe('CeleryBrokerAccess task queues', () => {
     access.addTaskQueues('orders', 'late');
     access.addTaskQueues();
     expect(access.taskQueues).toEqual(['orders', 'late']);
-    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'late'], enableRpcResultBackend: true, enableRemoteControl: false });
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'late'], enableRpcResultBackend: true, enableRemoteControl: false, ...DEAD_LETTER });
     expect(access.permissions).toEqual(expected);
     expect(properties().Configure).toBe(expected.configure);
   });

@@ -1,11 +1,12 @@
-import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Duration, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CeleryBrokerAccess, CeleryBrokerAccessProps } from '../../src/access';
-import { RabbitMqBroker } from '../../src/broker';
+import { RabbitMqBroker, RabbitMqEngineVersion, RabbitMqInstanceType } from '../../src/broker';
+import { CeleryQueueType } from '../../src/workers';
 import { importedBroker, stackWithBroker } from '../broker/broker-fixture';
 import { nagFindings } from '../nag';
 
@@ -17,8 +18,10 @@ interface Fixture {
   readonly access: CeleryBrokerAccess;
 }
 
-function build(props: Partial<CeleryBrokerAccessProps> = {}, nag = false): Fixture {
-  const { app, stack, vpc, broker } = stackWithBroker('Stack');
+function build(props: Partial<CeleryBrokerAccessProps> = {}, nag = false, engineVersion?: RabbitMqEngineVersion): Fixture {
+  // 3.13 also runs on m5; 4.x only on m7g (the fixture's default instance type).
+  const instanceType = engineVersion?.majorVersion === 3 ? RabbitMqInstanceType.M5_LARGE : undefined;
+  const { app, stack, vpc, broker } = stackWithBroker('Stack', { broker: { engineVersion, instanceType } });
   if (nag) Aspects.of(app).add(new AwsSolutionsChecks());
   const access = new CeleryBrokerAccess(stack, 'Access', { broker, vpc, ...props });
   return { app, stack, vpc, broker, access };
@@ -169,6 +172,87 @@ describe('CeleryBrokerAccess options', () => {
   });
 });
 
+describe('CeleryBrokerAccess vhost queue type and dead-letter queue', () => {
+  const properties = (stack: Stack) => (Object.values(Template.fromStack(stack).findResources('Custom::CeleryBrokerUser'))[0] as any).Properties;
+
+  test('RabbitMQ 4.2 (the default): a quorum vhost, and poison tasks dead-lettered after 5 redeliveries', () => {
+    const { stack, access } = build({ taskQueues: ['orders', 'reports'] });
+    expect(properties(stack)).toMatchObject({ DefaultQueueType: 'quorum', DeliveryLimit: '5', TaskQueuePattern: '^(orders|reports)$' });
+    expect(access.defaultQueueType).toBe(CeleryQueueType.QUORUM);
+    expect(access.deadLetterQueue).toBe('celery.dead-letter');
+    expect(access.deliveryLimit).toBe(5);
+    // The user may read the dead-letter queue, not declare or publish to it.
+    expect(access.permissions.read).toMatch(/\|celery\\\.dead-letter\)\$$/);
+    expect(access.permissions.configure).not.toMatch(/dead-letter/);
+    expect(access.permissions.write).not.toMatch(/dead-letter/);
+    expect(properties(stack).Read).toBe(access.permissions.read);
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('defaultQueueType|engine version is unknown'));
+  });
+
+  test('RabbitMQ 4.3 and an explicit delivery limit', () => {
+    const { stack } = build({ deliveryLimit: 12 }, false, RabbitMqEngineVersion.of('4.3'));
+    expect(properties(stack)).toMatchObject({ DefaultQueueType: 'quorum', DeliveryLimit: '12', TaskQueuePattern: '^(celery)$' });
+  });
+
+  test('RabbitMQ 3.13: a classic vhost, no delivery limit, no dead-letter queue', () => {
+    const { stack, access } = build({}, false, RabbitMqEngineVersion.V3_13);
+    const p = properties(stack);
+    expect(p.DefaultQueueType).toBe('classic');
+    expect(p.DeliveryLimit).toBeUndefined();
+    expect(p.TaskQueuePattern).toBeUndefined();
+    expect(access.deadLetterQueue).toBeUndefined();
+    expect(access.deliveryLimit).toBeUndefined();
+    expect(p.Read).not.toMatch(/dead-letter/);
+  });
+
+  test('RabbitMQ 3.13 with quorum queues chosen: dead-lettered too', () => {
+    const { stack, access } = build({ defaultQueueType: CeleryQueueType.QUORUM, deliveryLimit: 3 }, false, RabbitMqEngineVersion.V3_13);
+    expect(properties(stack)).toMatchObject({ DefaultQueueType: 'quorum', DeliveryLimit: '3' });
+    expect(access.deadLetterQueue).toBe('celery.dead-letter');
+  });
+
+  test('classic queues on RabbitMQ 4: stated on the vhost, with a warning, and no dead-letter queue', () => {
+    const { stack, access } = build({ defaultQueueType: CeleryQueueType.CLASSIC });
+    expect(properties(stack)).toMatchObject({ DefaultQueueType: 'classic' });
+    expect(properties(stack).DeliveryLimit).toBeUndefined();
+    expect(access.deadLetterQueue).toBeUndefined();
+    Annotations.fromStack(stack).hasWarning('/Stack/Access',
+      Match.stringLikeRegexp('defaultQueueType is CLASSIC on engine version 4.2: classic queues have no delivery limit .* redelivered forever'));
+  });
+
+  test('an imported broker of unknown version: the broker\'s default is left alone, with a warning', () => {
+    const { stack, vpc, broker } = stackWithBroker('Stack');
+    const imported = RabbitMqBroker.fromRabbitMqBrokerAttributes(stack, 'Imported', { brokerId: 'b-1234', brokerName: 'shared', credentials: broker.credentials });
+    const access = new CeleryBrokerAccess(stack, 'Access', { broker: imported, vpc });
+    const p = properties(stack);
+    expect(p.DefaultQueueType).toBeUndefined();
+    expect(p.DeliveryLimit).toBeUndefined();
+    expect(access.defaultQueueType).toBeUndefined();
+    Annotations.fromStack(stack).hasWarning('/Stack/Access',
+      Match.stringLikeRegexp('engine version is unknown, so vhost "celery" keeps the broker\'s default queue type and no dead-letter queue is set up'));
+  });
+
+  test('an imported RabbitMQ 4.2 broker: quorum, as a created one', () => {
+    const { stack, vpc, broker } = stackWithBroker('Stack');
+    const imported = RabbitMqBroker.fromRabbitMqBrokerAttributes(stack, 'Imported', {
+      brokerId: 'b-1234', brokerName: 'shared', credentials: broker.credentials, engineVersion: RabbitMqEngineVersion.V4_2,
+    });
+    new CeleryBrokerAccess(stack, 'Access', { broker: imported, vpc });
+    expect(properties(stack)).toMatchObject({ DefaultQueueType: 'quorum', DeliveryLimit: '5' });
+  });
+
+  test('queues added later reach the dead-letter policy\'s pattern', () => {
+    const { stack, access } = build({ taskQueues: ['orders'] });
+    access.addTaskQueues('late.io');
+    expect(properties(stack).TaskQueuePattern).toBe('^(orders|late\\.io)$');
+  });
+
+  test('without taskQueues the policy covers the default queue', () => {
+    const { stack } = build();
+    expect(properties(stack).TaskQueuePattern).toBe('^(celery)$');
+  });
+});
+
 describe('CeleryBrokerAccess invalid input', () => {
   test.each([
     [{ vhost: '' }, 'vhost: "" is not a vhost name this library accepts; use 1 to 64 letters, digits and . _ -'],
@@ -182,8 +266,27 @@ describe('CeleryBrokerAccess invalid input', () => {
     [{ taskQueues: ['high priority'] }, 'taskQueues: "high priority" is not a queue name this library accepts'],
     [{ taskQueues: ['amq.gen-1'] }, 'taskQueues: "amq.gen-1" is not a queue name'],
     [{ requestTimeout: Duration.millis(100) }, 'requestTimeout: 100 millis is not allowed; use 1 to 60 seconds'],
+    [{ taskQueues: ['celery.dead-letter'] }, 'taskQueues: "celery.dead-letter" is reserved for the dead-letter queue this library sets up'],
+    [{ taskQueues: ['orders', 'celery.dead-letter.exchange'] }, 'taskQueues: "celery.dead-letter.exchange" is reserved for the dead-letter exchange'],
+    [{ deliveryLimit: 0 }, 'deliveryLimit: 0 is not allowed; use a whole number of redeliveries from 1 to 1000'],
+    [{ deliveryLimit: 2.5 }, 'deliveryLimit: 2.5 is not allowed'],
+    [{ deliveryLimit: 1001 }, 'deliveryLimit: 1001 is not allowed'],
+    [{ deliveryLimit: 5, defaultQueueType: CeleryQueueType.CLASSIC }, 'deliveryLimit: 5 needs quorum task queues, and the vhost\'s default queue type is classic'],
   ] as Array<[Partial<CeleryBrokerAccessProps>, string]>)('%j', (props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+
+  test('a delivery limit on RabbitMQ 3.13 (classic queues) is refused', () => {
+    expect(() => build({ deliveryLimit: 5 }, false, RabbitMqEngineVersion.V3_13)).toThrow('deliveryLimit: 5 needs quorum task queues, and the vhost\'s default queue type is classic');
+  });
+
+  test('a delivery limit that is a token is refused', () => {
+    expect(() => build({ deliveryLimit: Token.asNumber({ Ref: 'Limit' }) })).toThrow('deliveryLimit: must be known at synth');
+  });
+
+  test('addTaskQueues refuses the dead-letter names', () => {
+    const { access } = build();
+    expect(() => access.addTaskQueues('celery.dead-letter')).toThrow('taskQueues: "celery.dead-letter" is reserved for the dead-letter queue');
   });
 
   test('a broker without credentials and no adminCredentials', () => {

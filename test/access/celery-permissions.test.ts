@@ -60,6 +60,29 @@ describe('CeleryPermissions.forApplication', () => {
     expect(allows(rpc.read, `${uuid}x`)).toBe(false);
   });
 
+  test('deadLetterQueue: read only (consume and purge), never configure or write', () => {
+    const p = CeleryPermissions.forApplication({ deadLetterQueue: 'celery.dead-letter' });
+    expect(allows(p.read, 'celery.dead-letter')).toBe(true);
+    expect(allows(p.configure, 'celery.dead-letter')).toBe(false);
+    expect(allows(p.write, 'celery.dead-letter')).toBe(false);
+    // Nothing else changes, and the name is literal.
+    expect(p.configure).toBe(defaults.configure);
+    expect(p.write).toBe(defaults.write);
+    expect(p.read).toBe(defaults.read.replace(/\)\$$/, '|celery\\.dead-letter)$'));
+    expect(allows(p.read, 'celeryxdead-letter')).toBe(false);
+    expect(allows(p.read, 'celery.dead-letter.exchange')).toBe(false);
+  });
+
+  test.each([
+    [{ deadLetterQueue: 'celery' }, 'deadLetterQueue: "celery" is one of Celery\'s own names, which the application may declare and delete'],
+    [{ deadLetterQueue: 'orders', taskQueues: ['orders'] }, 'deadLetterQueue: "orders" is one of Celery\'s own names'],
+    [{ deadLetterQueue: 'celeryev.dead' }, 'deadLetterQueue: "celeryev.dead" is one of Celery\'s own names'],
+    [{ deadLetterQueue: 'dead letters' }, 'deadLetterQueue: "dead letters" is not a queue name this library accepts'],
+    [{ deadLetterQueue: 'amq.dead' }, 'deadLetterQueue: "amq.dead" is not a queue name this library accepts'],
+  ])('invalid dead-letter queue %j', (options, message) => {
+    expect(() => CeleryPermissions.forApplication(options)).toThrow(message);
+  });
+
   test.each([
     [{ taskQueues: [] }, 'taskQueues: [] is not allowed'],
     [{ taskQueues: ['a b'] }, 'taskQueues: "a b" is not a queue name this library accepts'],

@@ -318,7 +318,9 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
       configurationRevision: Token.asString(broker.configurationRevision),
       waitTimeout: Duration.minutes(30),
     }));
-    const access = new CeleryBrokerAccess(brokerStack, 'Reporting', use('CeleryBrokerAccessProps', { broker, vpc, username: 'reporting', vhost: 'reporting' }));
+    const access = new CeleryBrokerAccess(brokerStack, 'Reporting', use('CeleryBrokerAccessProps', {
+      broker, vpc, username: 'reporting', vhost: 'reporting', defaultQueueType: CeleryQueueType.QUORUM, deliveryLimit: 10,
+    }));
     const fleet = new CeleryWorkerFleet(brokerStack, 'ReportingFleet', use('CeleryWorkerFleetProps', {
       vpc, broker, credentials: access.secret, code: WorkerCode.fromAsset(APP_DIR), app: 'proj', queues: ['celery'], timeLimit: Duration.minutes(5),
     }));

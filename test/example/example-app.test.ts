@@ -38,7 +38,7 @@ describe('example app', () => {
   });
 
   test('the application user may use both queues and rpc:// reply queues, and the fleets connect as it', () => {
-    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'], enableRpcResultBackend: true });
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'], enableRpcResultBackend: true, deadLetterQueue: 'celery.dead-letter' });
     template.hasResourceProperties('Custom::CeleryBrokerUser', { Vhost: 'celery', Configure: expected.configure, Write: expected.write, Read: expected.read });
     expect(stack.platform.credentials).toBe(stack.platform.access!.secret);
   });
@@ -50,12 +50,12 @@ describe('example app', () => {
       ...template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.anyValue() } }),
       ...template.findResources('AWS::CloudWatch::CompositeAlarm'),
     };
-    // 14 broker alarms, 4 per fleet; the two pages and the restart suppressor.
-    expect(Object.keys(alarms)).toHaveLength(14 + 2 * 4 + 3);
+    // 14 broker alarms, 5 per fleet; the two pages and the restart suppressor.
+    expect(Object.keys(alarms)).toHaveLength(14 + 2 * 5 + 3);
     // The signals the broker-down page is made of notify nothing of their own.
     const silent = /-(broker-not-reporting|broker-restarting|broker-restarting-too-long|broker-restarting-suppressor)$/;
     const notifying = (Object.values(alarms) as any[]).filter(a => !silent.test(a.Properties.AlarmName));
-    expect(notifying).toHaveLength(14 + 2 * 4 + 3 - 4);
+    expect(notifying).toHaveLength(14 + 2 * 5 + 3 - 4);
     for (const alarm of notifying) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);

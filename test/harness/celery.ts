@@ -407,6 +407,17 @@ export async function control(install: CeleryInstall, method: string, options: D
   await runDriver(install, ['control', method, ...(options.nodes ?? []).flatMap((n) => ['--node', n])], options);
 }
 
+/** The top-level int, str and bool variables of a script `runScript` ran. */
+export type ScriptVariables = { [name: string]: boolean | number | string };
+
+/**
+ * Run a Python file with the app in scope (`celery_driver.py exec`), for example a script the
+ * README documents; resolves its top-level int, str and bool variables.
+ */
+export async function runScript(install: CeleryInstall, file: string, options: DriverOptions): Promise<ScriptVariables> {
+  return (await runDriver<{ vars: ScriptVariables }>(install, ['exec', file], options)).vars;
+}
+
 let clientModuleDir: string | undefined;
 
 /**

@@ -8,6 +8,8 @@ Usage: celery_driver.py --app SPEC [--configure FILE] COMMAND [OPTIONS]; prints 
   control METHOD [--node NAME]       broadcast a remote control command (e.g. shutdown), no reply
   depth QUEUE                        ready messages and consumers of a queue, from a passive declare
                                      (the queue's own answer, not the broker's periodic statistics)
+  exec FILE                          run a Python file with `app` in scope (a documented script);
+                                     prints its top-level int, str and bool variables
 The broker is CELERY_BROKER_URL, as for the worker. One connection per invocation.
 """
 import argparse
@@ -42,6 +44,8 @@ def main():
     control = sub.add_parser("control")
     control.add_argument("method")
     control.add_argument("--node", action="append")
+    run = sub.add_parser("exec")
+    run.add_argument("file")
     opts = parser.parse_args()
 
     app = find_app(opts.app)
@@ -72,6 +76,18 @@ def main():
         with app.connection_for_write() as conn:
             _, ready, consumers = conn.default_channel.queue_declare(queue=opts.queue, passive=True)
         out = {"ready": ready, "consumers": consumers}
+    elif opts.command == "exec":
+        scope = {"app": app, "__name__": "__main__"}
+        with open(opts.file) as f:
+            code = compile(f.read(), opts.file, "exec")
+        # The script may print; stdout carries the one JSON document.
+        real_stdout, sys.stdout = sys.stdout, sys.stderr
+        try:
+            exec(code, scope)
+        finally:
+            sys.stdout = real_stdout
+        out = {"vars": {k: v for k, v in scope.items()
+                        if not k.startswith("_") and isinstance(v, (bool, int, str))}}
     elif opts.command == "control":
         app.control.broadcast(opts.method, destination=opts.node)
         out = {"sent": opts.method}

@@ -25,6 +25,32 @@ export function documentedProducerSettings(): string {
 
 let dir: string | undefined;
 
+function settingsDir(): string {
+  if (!dir) {
+    // Under the shared temporary directory, so Celery in the RabbitMQ 4 root reads it too.
+    dir = mkdtempSync(join(tmpdir(), 'cdk-celery-settings-'));
+    Reaper.start('settings', [dir]);
+  }
+  return dir;
+}
+
+const REPLAY_MARKER = '<!-- cdk-celery:dead-letter-replay -->';
+
+/**
+ * The README's script that replays dead-lettered tasks, exactly as documented (the fenced Python
+ * block after its marker), in a file for `runScript`: the documentation is what is tested.
+ */
+export function documentedDeadLetterReplay(): string {
+  const text = readFileSync(README, 'utf8');
+  const at = text.indexOf(REPLAY_MARKER);
+  if (at < 0) throw new Error(`README.md has no ${REPLAY_MARKER}`);
+  const block = /```python\n([\s\S]*?)```/.exec(text.slice(at));
+  if (!block) throw new Error(`README.md: no python block after ${REPLAY_MARKER}`);
+  const path = join(settingsDir(), 'dead-letter-replay.py');
+  writeFileSync(path, block[1]);
+  return path;
+}
+
 /**
  * A file for the driver's `--configure` (a producer's, beat's or an operator's app settings) on a
  * broker profile: nothing on RabbitMQ 3 (Celery's defaults work there), the README's settings for
@@ -32,12 +58,7 @@ let dir: string | undefined;
  */
 export function producerConfigure(profile: Pick<RabbitMqProfile, 'engineVersion'>, queues: string[]): string | undefined {
   if (!RabbitMqEngineVersion.of(profile.engineVersion).quorumQueuesByDefault) return undefined;
-  if (!dir) {
-    // Under the shared temporary directory, so Celery in the RabbitMQ 4 root reads it too.
-    dir = mkdtempSync(join(tmpdir(), 'cdk-celery-settings-'));
-    Reaper.start('settings', [dir]);
-  }
-  const path = join(dir, `producer-${queues.join('-').replace(/[^A-Za-z0-9_.-]/g, '_') || 'none'}.py`);
+  const path = join(settingsDir(), `producer-${queues.join('-').replace(/[^A-Za-z0-9_.-]/g, '_') || 'none'}.py`);
   writeFileSync(path, documentedProducerSettings().replace(QUEUES_LINE, `FLEET_QUEUES = ${JSON.stringify(queues)}`));
   return path;
 }

@@ -99,7 +99,7 @@ test('cdk-nag AwsSolutions: no unacknowledged findings', () => {
 test('snapshot of the monitoring resources (asset hashes scrubbed)', () => {
   // Only the kinds of resources this construct creates: the fleet's snapshot lives with the fleet's tests.
   const resources = monitoringResources(template);
-  // 16 alarms, 3 composites, the dashboard, 2 topics and their policies; the publisher's function, role, policy, log group, rule and permission.
-  expect(Object.keys(resources)).toHaveLength(16 + 3 + 1 + 4 + 6);
+  // 17 alarms, 3 composites, the dashboard, 2 topics and their policies; the publisher's function, role, policy, log group, rule and permission.
+  expect(Object.keys(resources)).toHaveLength(17 + 3 + 1 + 4 + 6);
   expect(resources).toMatchSnapshot();
 });

@@ -177,8 +177,8 @@ describe('two environments in one app (Dev and Prod stacks of the same class)', 
     expect(names.filter((n) => n.type === 'AWS::AmazonMQ::Broker')).toHaveLength(2);
     expect(names.filter((n) => n.type === 'AWS::CloudWatch::Dashboard')).toHaveLength(2);
     expect(names.filter((n) => n.type === 'AWS::AutoScaling::LifecycleHook')).toHaveLength(6);
-    // 14 broker alarms + 3 fleets x 4, per stack; the suppressor and the two pages apart.
-    expect(names.filter((n) => n.type === 'AWS::CloudWatch::Alarm' && /-celery-/.test(n.name))).toHaveLength(2 * 26);
+    // 14 broker alarms + 3 fleets x 5, per stack; the suppressor and the two pages apart.
+    expect(names.filter((n) => n.type === 'AWS::CloudWatch::Alarm' && /-celery-/.test(n.name))).toHaveLength(2 * 29);
     expect(names.filter((n) => n.type === 'AWS::CloudWatch::CompositeAlarm')).toHaveLength(2 * 3);
     expect(duplicates(names)).toEqual([]);
   });

@@ -88,14 +88,17 @@ describe('CeleryPlatform with defaults and two fleets', () => {
     expect(reports.queues).toEqual(['reports']);
   });
 
-  test('the application user may use exactly the fleets\' queues', () => {
-    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'] });
+  test('the application user may use exactly the fleets\' queues (and read the dead-letter queue their poison tasks end in)', () => {
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports'], deadLetterQueue: 'celery.dead-letter' });
     template.hasResourceProperties('Custom::CeleryBrokerUser', {
       Vhost: 'celery',
       Username: 'celery',
       Configure: expected.configure,
       Write: expected.write,
       Read: expected.read,
+      DefaultQueueType: 'quorum',
+      DeliveryLimit: '5',
+      TaskQueuePattern: '^(orders|reports)$',
       AdminSecretArn: { Ref: f.logicalId(broker.credentials as never) },
       UserSecretArn: { Ref: f.logicalId(access.secret as never) },
     });
@@ -199,8 +202,8 @@ describe('CeleryPlatform with defaults and two fleets', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${prefix}-broker-ingress`, Metrics: Match.arrayWith([Match.objectLike({ Expression: 'MAX([FILL(inByName, 0), FILL(inById, 0)])' })]),
     });
-    // 14 broker alarms, 2 x 4 fleet alarms, the suppressor and the two pages.
-    expect(platform.monitoring.alarms).toHaveLength(14 + 8 + 3);
+    // 14 broker alarms, 2 x 5 fleet alarms, the suppressor and the two pages.
+    expect(platform.monitoring.alarms).toHaveLength(14 + 10 + 3);
     const composite = JSON.stringify(template.findResources('AWS::CloudWatch::CompositeAlarm'));
     for (const name of ['orders', 'reports']) {
       expect(composite).toContain(f.logicalId(platform.fleetAlarms(name).workerRestartsAlarm as never));
@@ -233,8 +236,10 @@ describe('addFleet after construction', () => {
   });
 
   test('its queue reaches the application user\'s permissions (rendered at synth)', () => {
-    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports', 'late'] });
-    template.hasResourceProperties('Custom::CeleryBrokerUser', { Configure: expected.configure, Write: expected.write, Read: expected.read });
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['orders', 'reports', 'late'], deadLetterQueue: 'celery.dead-letter' });
+    template.hasResourceProperties('Custom::CeleryBrokerUser', {
+      Configure: expected.configure, Write: expected.write, Read: expected.read, TaskQueuePattern: '^(orders|reports|late)$',
+    });
     expect(platform.access!.taskQueues).toEqual(['orders', 'reports', 'late']);
   });
 
@@ -261,7 +266,7 @@ describe('addFleet after construction', () => {
     const g = buildPlatform({ fleets: undefined });
     expect(g.platform.fleetNames).toEqual([]);
     g.platform.addFleet('only', fleetOptions('only'));
-    g.template().hasResourceProperties('Custom::CeleryBrokerUser', { Read: CeleryPermissions.forApplication({ taskQueues: ['only'] }).read });
+    g.template().hasResourceProperties('Custom::CeleryBrokerUser', { Read: CeleryPermissions.forApplication({ taskQueues: ['only'], deadLetterQueue: 'celery.dead-letter' }).read });
   });
 });
 
@@ -334,7 +339,7 @@ describe('options pass through', () => {
     const f = buildPlatform({
       applicationUserOptions: { vhost: 'shop', username: 'shop-worker', enableRpcResultBackend: true, taskQueues: ['beat'] },
     });
-    const expected = CeleryPermissions.forApplication({ taskQueues: ['beat', 'orders', 'reports'], enableRpcResultBackend: true });
+    const expected = CeleryPermissions.forApplication({ taskQueues: ['beat', 'orders', 'reports'], enableRpcResultBackend: true, deadLetterQueue: 'celery.dead-letter' });
     f.template().hasResourceProperties('Custom::CeleryBrokerUser', { Vhost: 'shop', Username: 'shop-worker', Read: expected.read });
     expect(f.platform.virtualHost).toBe('shop');
   });

@@ -6,6 +6,7 @@ whose traffic would blur broker byte counts.
 """
 import json
 import os
+import signal
 import time
 
 from celery import Celery
@@ -29,12 +30,20 @@ def _append(path, **event):
 
 def _delivery(request):
     info = request.delivery_info or {}
-    return {
+    delivery = {
         "id": request.id,
         "node": request.hostname,
         "redelivered": bool(info.get("redelivered")),
         "routing_key": info.get("routing_key"),
     }
+    if request.eta:
+        delivery["eta"] = str(request.eta)
+    # Queues the message was dead-lettered from on its way here, most recent first (RabbitMQ's
+    # x-death): Celery's native delayed delivery passes ETA/countdown tasks through celery_delayed_N.
+    deaths = getattr(request, "x-death", None)
+    if deaths:
+        delivery["dead_lettered_from"] = [death.get("queue") for death in deaths]
+    return delivery
 
 
 @app.task(bind=True)
@@ -82,3 +91,13 @@ def crash_once(self, path, marker):
         _append(path, event="start", **_delivery(self.request))
         raise self.retry(exc=NeedsTwoArguments("E42", "upstream said no"), countdown=3600)
     _append(path, event="done", **_delivery(self.request))
+
+
+@app.task(bind=True)
+def kill_self(self, path):
+    """A poison task: records its start (with the broker's `x-delivery-count`, absent on the first
+    delivery), then SIGKILLs the pool process running it, every time it runs. With late acks and
+    reject-on-worker-lost the worker requeues it each time; only a delivery limit stops it."""
+    _append(path, event="start", task="kill_self", delivery_count=getattr(self.request, "x-delivery-count", None),
+            **_delivery(self.request))
+    os.kill(os.getpid(), signal.SIGKILL)
