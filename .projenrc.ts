@@ -62,6 +62,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@^2',
     `@aws-cdk/integ-tests-alpha@${CDK_VERSION}-alpha.0`,
     '@aws-cdk/integ-runner@^2',
+    // Generative tests: arbitrary strings through everything that reaches user data, units and Celery's command line.
+    'fast-check@^4',
   ],
 
   jestOptions: {
@@ -73,6 +75,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       // End-to-end suites start their own RabbitMQ; two cores, so at most two suites at once.
       maxWorkers: 2,
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/', '\\.snapshot/'],
+      // The tests' context lookups (a committed cdk.context.json of sorts), and the collection of
+      // every synthesized template for cfn-lint (when CDK_CELERY_TEMPLATES_DIR is set).
+      setupFilesAfterEnv: ['<rootDir>/test/setup/cdk-context.ts', '<rootDir>/test/cfn-lint/collect-templates.ts'],
     },
   },
 
@@ -112,6 +117,18 @@ for (const tsconfig of ['test/tsconfig.json', 'example/tsconfig.json', 'bench/ts
   typecheck.exec(`tsc --noEmit -p ${tsconfig}`);
 }
 project.testTask.prependSpawn(typecheck);
+
+// cfn-lint on every template the tests synthesize: the test task collects them (see
+// test/cfn-lint/collect-templates.ts) and lints them after jest; zero errors, and no warning that
+// .cfnlintrc does not set aside with a reason. cfn-lint comes with the CI image (pyenv).
+const TEMPLATES_DIR = 'cdk.out/test-templates';
+project.testTask.env('CDK_CELERY_TEMPLATES_DIR', TEMPLATES_DIR);
+project.testTask.prependExec(`rm -rf ${TEMPLATES_DIR}`);
+const cfnLint = project.addTask('cfn-lint', {
+  description: 'Run cfn-lint on every template the tests synthesized (cdk.out/test-templates) and the integ snapshot',
+  exec: `bash scripts/cfn-lint-templates.sh ${TEMPLATES_DIR} test/integ.celery-platform.ts.snapshot`,
+});
+project.testTask.spawn(cfnLint);
 
 // Benchmarks run real RabbitMQ and Celery; they print tables and write bench-results/latest.md.
 project.addTask('bench', {

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
-import { App, Duration } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -104,5 +104,17 @@ const alarmsOk = integ.assertions.awsApiCall('CloudWatch', 'describeAlarms', {
 })).waitForAssertions({ totalTimeout: Duration.minutes(30), interval: Duration.minutes(1) });
 
 brokerRunning.next(tasksConsumed).next(alarmsOk);
+
+// integ-tests-alpha grants its assertion functions "lambda:Invoke" beside lambda:InvokeFunction;
+// IAM knows no such action (cfn-lint W3037). Those roles are the test framework's own, not the
+// library's: the finding is set aside on them only (.cfnlintrc keeps W3037 on everywhere else).
+Aspects.of(Stack.of(brokerRunning)).add({
+  visit(node) {
+    if (CfnResource.isCfnResource(node) && node.cfnResourceType === 'AWS::IAM::Role'
+      && node.node.path.includes('/SingletonFunction')) {
+      node.addMetadata('cfn-lint', { config: { ignore_checks: ['W3037'] } });
+    }
+  },
+});
 
 app.synth();

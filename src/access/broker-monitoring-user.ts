@@ -3,9 +3,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { registerBrokerUser, reservedUsernameError } from './broker-user-conflicts';
 import { usernameError, vhostNameError } from './broker-user-names';
 import { addBrokerUserResource } from './broker-user-resource';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
+import { ValidationError } from '../private/validation-error';
 
 /** Properties of a `BrokerMonitoringUser`. */
 export interface BrokerMonitoringUserProps {
@@ -82,11 +84,14 @@ export class BrokerMonitoringUser extends Construct implements ec2.IConnectable 
     this.vhost = props.vhost ?? '/';
     this.username = props.username ?? BrokerMonitoringUser.DEFAULT_USERNAME;
     // The default vhost "/" is fine to read from; the name rule keeps other vhosts URL-safe.
-    if (this.vhost !== '/' && !Token.isUnresolved(this.vhost)) throwIf(vhostNameError('vhost', this.vhost));
-    if (!Token.isUnresolved(this.username)) throwIf(usernameError('username', this.username));
+    if (this.vhost !== '/' && !Token.isUnresolved(this.vhost)) throwIf(this, vhostNameError('vhost', this.vhost));
+    if (!Token.isUnresolved(this.username)) throwIf(this, usernameError('username', this.username));
+    const userMark = { kind: 'monitoring' as const, username: this.username, broker: props.broker, usernameProp: 'username' };
+    throwIf(this, reservedUsernameError(userMark, props.adminCredentials));
+    registerBrokerUser(this, userMark);
     const adminCredentials = props.adminCredentials ?? props.broker.credentials;
     if (!adminCredentials) {
-      throw new Error('adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
+      throw new ValidationError(this, 'adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
     }
     const user = addBrokerUserResource(this, {
       broker: props.broker,
@@ -119,6 +124,6 @@ export class BrokerMonitoringUser extends Construct implements ec2.IConnectable 
   }
 }
 
-function throwIf(message: string | undefined): void {
-  if (message) throw new Error(message);
+function throwIf(scope: Construct, message: string | undefined): void {
+  if (message) throw new ValidationError(scope, message);
 }

@@ -1,7 +1,7 @@
 import { usernameError, vhostNameError } from './broker-user-names';
 import { deliveryLimitError, VHOST_QUEUE_TYPES } from './celery-dead-letter';
 import { removeDeadLetterPolicy, setUpDeadLettering } from './dead-letter-setup';
-import { passwordMatchesHash, RabbitMqManagementClient, VhostPermissions } from './rabbitmq-management-client';
+import { ManagementRetryOptions, passwordMatchesHash, RabbitMqManagementClient, VhostPermissions } from './rabbitmq-management-client';
 import { putVhostWithDefaultQueueType } from './vhost-default-queue-type';
 
 /**
@@ -66,6 +66,8 @@ export interface BrokerUserDependencies {
   readonly getSecretString: (secretArn: string) => Promise<string>;
   /** Progress messages (CloudWatch Logs in Lambda). Never given secrets. */
   readonly log?: (message: string) => void;
+  /** Retries of transient management API failures (the Lambda entry sets the deadline from its remaining time). */
+  readonly retry?: ManagementRetryOptions;
 }
 
 interface Credentials {
@@ -103,7 +105,7 @@ export async function handleBrokerUserEvent(event: BrokerUserEvent, deps: Broker
     throw new Error(`username: "${props.Username}" is the broker's admin user; the application user must be a different user (this resource would strip the admin's tags and permissions).`);
   }
 
-  const client = clientFor(props, admin);
+  const client = clientFor(props, admin, deps);
   const me = await client.whoAmI();
   log(`Connected to ${props.ManagementUrl} as ${me.name} (tags: ${me.tags.join(',') || 'none'})`);
 
@@ -151,7 +153,7 @@ async function deleteUser(event: BrokerUserEvent, deps: BrokerUserDependencies, 
   }
 
   const admin = await readCredentials(deps, props.AdminSecretArn, 'admin credentials secret');
-  const client = clientFor(props, admin);
+  const client = clientFor(props, admin, deps);
 
   if (!await stillThisResourcesUser(client, props, deps, log)) {
     log(`Kept user ${props.Username}${props.RemoveVhostOnDelete === 'true' ? ` and vhost ${props.Vhost}` : ''}: its password is no longer `
@@ -225,9 +227,9 @@ async function vhostUsers(client: RabbitMqManagementClient, vhost: string): Prom
   }
 }
 
-function clientFor(props: BrokerUserProperties, admin: Credentials): RabbitMqManagementClient {
+function clientFor(props: BrokerUserProperties, admin: Credentials, deps: BrokerUserDependencies): RabbitMqManagementClient {
   const timeout = props.RequestTimeoutMs ? Number(props.RequestTimeoutMs) : undefined;
-  return new RabbitMqManagementClient({ baseUrl: props.ManagementUrl, credentials: admin, requestTimeoutMs: timeout });
+  return new RabbitMqManagementClient({ baseUrl: props.ManagementUrl, credentials: admin, requestTimeoutMs: timeout, retry: deps.retry });
 }
 
 /**

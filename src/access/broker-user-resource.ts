@@ -7,6 +7,9 @@ import { BrokerUserFunction } from './broker-user-function';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { addNagSuppressions } from '../private/nag-suppressions';
 
+/** Timeout of the function that calls the management API (its retries end 15 s before it). */
+export const BROKER_USER_FUNCTION_TIMEOUT = Duration.minutes(5);
+
 /** What `addBrokerUserResource` creates a user from. */
 export interface BrokerUserResourceProps {
   readonly broker: IRabbitMqBroker;
@@ -73,7 +76,9 @@ export function addBrokerUserResource(scope: Construct, props: BrokerUserResourc
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets,
     securityGroups: [securityGroup],
-    timeout: Duration.minutes(2),
+    // Room for the management API's transient failures right after the broker turns RUNNING
+    // (DNS, connection refused, 5xx): the handler retries them with backoff until 15 s before this.
+    timeout: BROKER_USER_FUNCTION_TIMEOUT,
   });
   props.adminCredentials.grantRead(fn);
   secret.grantRead(fn);

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { BrokerUserEvent, BrokerUserResponse, handleBrokerUserEvent } from './broker-user-handler';
 
 /**
@@ -16,7 +16,11 @@ export async function getSecretString(secretArn: string): Promise<string> {
   return result.SecretString;
 }
 
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<BrokerUserResponse> {
+/** Time kept back from the function's timeout, so that a last failure is reported rather than cut off. */
+const DEADLINE_MARGIN_MS = 15_000;
+
+export async function handler(event: CloudFormationCustomResourceEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<BrokerUserResponse> {
+  const deadline = context ? Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : undefined;
   const physicalId = event.RequestType === 'Create' ? undefined : event.PhysicalResourceId;
   console.log(`${event.RequestType} ${physicalId ?? '(new)'}`);
   return handleBrokerUserEvent({
@@ -26,5 +30,5 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
     OldResourceProperties: event.RequestType === 'Update'
       ? event.OldResourceProperties as unknown as BrokerUserEvent['ResourceProperties']
       : undefined,
-  }, { getSecretString, log: (m) => console.log(m) });
+  }, { getSecretString, log: (m) => console.log(m), retry: { deadline } });
 }

@@ -3,12 +3,14 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { registerBrokerUser, reservedUsernameError } from './broker-user-conflicts';
 import { usernameError, vhostNameError } from './broker-user-names';
 import { addBrokerUserResource } from './broker-user-resource';
 import { DEAD_LETTER_QUEUE, DEFAULT_DELIVERY_LIMIT, deliveryLimitError, exactNamesPattern, reservedQueueNameError } from './celery-dead-letter';
 import { CeleryPermissions } from './celery-permissions';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { RabbitMqEngineVersion } from '../broker/rabbitmq-engine-version';
+import { validateIn, ValidationError } from '../private/validation-error';
 import { CeleryQueueType } from '../workers/render/celery-queue-type';
 
 /**
@@ -169,15 +171,15 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
 
     this.vhost = props.vhost ?? 'celery';
     this.username = props.username ?? 'celery';
-    if (!Token.isUnresolved(this.vhost)) throwIf(vhostNameError('vhost', this.vhost));
-    if (!Token.isUnresolved(this.username)) throwIf(usernameError('username', this.username));
+    if (!Token.isUnresolved(this.vhost)) throwIf(this, vhostNameError('vhost', this.vhost));
+    if (!Token.isUnresolved(this.username)) throwIf(this, usernameError('username', this.username));
     const requestTimeout = props.requestTimeout ?? Duration.seconds(10);
     if (!requestTimeout.isUnresolved() && (requestTimeout.toMilliseconds() < 1000 || requestTimeout.toMilliseconds() > 60_000)) {
-      throw new Error(`requestTimeout: ${requestTimeout.toHumanString()} is not allowed; use 1 to 60 seconds (the function has 2 minutes for all its requests).`);
+      throw new ValidationError(this, `requestTimeout: ${requestTimeout.toHumanString()} is not allowed; use 1 to 60 seconds (the function has 5 minutes for all its requests and retries).`);
     }
     const adminCredentials = props.adminCredentials ?? props.broker.credentials;
     if (!adminCredentials) {
-      throw new Error('adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
+      throw new ValidationError(this, 'adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
     }
     this.enableRemoteControl = props.enableRemoteControl;
     this.enableRpcResultBackend = props.enableRpcResultBackend;
@@ -185,22 +187,25 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     if (this.defaultQueueType?.name === CeleryQueueType.QUORUM.name) {
       this.deadLetterQueue = DEAD_LETTER_QUEUE;
       this.deliveryLimit = props.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT;
-      if (Token.isUnresolved(this.deliveryLimit)) throw new Error('deliveryLimit: must be known at synth (it is validated and rendered into a policy); got a token.');
-      throwIf(deliveryLimitError('deliveryLimit', this.deliveryLimit));
+      if (Token.isUnresolved(this.deliveryLimit)) throw new ValidationError(this, 'deliveryLimit: must be known at synth (it is validated and rendered into a policy); got a token.');
+      throwIf(this, deliveryLimitError('deliveryLimit', this.deliveryLimit));
     } else if (props.deliveryLimit !== undefined) {
-      throw new Error(`deliveryLimit: ${props.deliveryLimit} needs quorum task queues, and the vhost's default queue type is `
+      throw new ValidationError(this, `deliveryLimit: ${props.deliveryLimit} needs quorum task queues, and the vhost's default queue type is `
         + `${this.defaultQueueType?.name ?? 'the broker\'s own (engine version unknown)'}; classic queues have no delivery limit. `
         + 'Set defaultQueueType: CeleryQueueType.QUORUM, or leave deliveryLimit unset.');
     }
     // Validates the names and the options now; the custom resource renders the final list at synth.
-    for (const queue of props.taskQueues ?? []) throwIf(reservedQueueNameError('taskQueues', queue));
-    CeleryPermissions.forApplication({
+    for (const queue of props.taskQueues ?? []) throwIf(this, reservedQueueNameError('taskQueues', queue));
+    validateIn(this, () => CeleryPermissions.forApplication({
       taskQueues: props.taskQueues,
       enableRemoteControl: props.enableRemoteControl,
       enableRpcResultBackend: props.enableRpcResultBackend,
       deadLetterQueue: this.deadLetterQueue,
-    });
+    }));
     if (props.taskQueues) this.addTaskQueues(...props.taskQueues);
+    const userMark = { kind: 'application' as const, username: this.username, broker: props.broker, usernameProp: 'username' };
+    throwIf(this, reservedUsernameError(userMark, props.adminCredentials));
+    registerBrokerUser(this, userMark);
     if (props.removeVhostOnDelete) {
       Annotations.of(this).addWarningV2('cdk-celery:removeVhostOnDelete',
         `removeVhostOnDelete is on: deleting this resource (or the stack) deletes vhost "${this.vhost}" with every queued task in it.`);
@@ -258,8 +263,8 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public addTaskQueues(...queues: string[]): void {
     if (queues.length === 0) return;
     // Same name rules as taskQueues, with the same error messages.
-    for (const queue of queues) throwIf(reservedQueueNameError('taskQueues', queue));
-    CeleryPermissions.forApplication({ taskQueues: queues });
+    for (const queue of queues) throwIf(this, reservedQueueNameError('taskQueues', queue));
+    validateIn(this, () => CeleryPermissions.forApplication({ taskQueues: queues }));
     for (const queue of queues) {
       if (!this.queues.includes(queue)) this.queues.push(queue);
     }
@@ -309,6 +314,7 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
 /** Celery's `task_default_queue`, allowed when no queue is given. */
 const DEFAULT_TASK_QUEUES = ['celery'];
 
-function throwIf(message: string | undefined): void {
-  if (message) throw new Error(message);
+function throwIf(scope: Construct, message: string | undefined): void {
+  if (message) throw new ValidationError(scope, message);
 }
+

@@ -37,6 +37,34 @@ export interface ManagementPasswordHash {
   readonly hashingAlgorithm?: string;
 }
 
+/**
+ * Retries of transient failures: the host name not resolving yet, connection refused or reset,
+ * no answer within the request timeout, HTTP 5xx and 429. Right after Amazon MQ reports a broker
+ * RUNNING, its management endpoint can still fail like this for a while; one failed request
+ * would fail the deployment and roll back the whole stack (and its broker). Other answers (401,
+ * 403, 404, 400...) are not retried: they will not change.
+ */
+export interface ManagementRetryOptions {
+  /** Attempts per request, the first included. */
+  readonly maxAttempts?: number;
+  /** Wait before the second attempt; doubled for each further one. */
+  readonly baseDelayMs?: number;
+  /** Longest wait between two attempts. */
+  readonly maxDelayMs?: number;
+  /**
+   * Epoch milliseconds by which every request must have ended (the Lambda function's end, less a
+   * margin): no attempt starts that could not end before it.
+   */
+  readonly deadline?: number;
+  /** Injectable for tests. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Injectable for tests. */
+  readonly now?: () => number;
+}
+
+/** Defaults of `ManagementRetryOptions`: about 3.5 minutes of backoff at most, cut short by the deadline. */
+export const DEFAULT_MANAGEMENT_RETRY = { maxAttempts: 18, baseDelayMs: 1_000, maxDelayMs: 15_000 };
+
 /** A queue's depth and consumers, as the management API lists them. */
 export interface ManagementQueueStats {
   readonly name: string;
@@ -62,6 +90,12 @@ export interface RabbitMqManagementClientOptions {
   /** Timeout of each request, in milliseconds. */
   readonly requestTimeoutMs?: number;
   /**
+   * Retries of transient failures; fields left out take `DEFAULT_MANAGEMENT_RETRY`'s values.
+   * @default - no retries: one attempt per request (the metrics publisher, which runs again a
+   * minute later, wants an answer within its run rather than a wait)
+   */
+  readonly retry?: ManagementRetryOptions;
+  /**
    * The tag the calls need, named in 401/403 errors.
    * @default 'administrator'
    */
@@ -78,11 +112,20 @@ export class ManagementApiError extends Error {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
+/** A failure worth retrying (see `ManagementRetryOptions`); `status` for HTTP answers. */
+class TransientManagementError extends Error {
+  constructor(message: string, public readonly status?: number) {
+    super(message);
+    this.name = 'TransientManagementError';
+  }
+}
+
 export class RabbitMqManagementClient {
   private readonly baseUrl: string;
   private readonly authorization: string;
   private readonly requestTimeoutMs: number;
   private readonly username: string;
+  private readonly retry?: ManagementRetryOptions;
   private readonly requiredTag: string;
 
   constructor(options: RabbitMqManagementClientOptions) {
@@ -91,6 +134,7 @@ export class RabbitMqManagementClient {
     this.requiredTag = options.requiredTag ?? 'administrator';
     this.authorization = 'Basic ' + Buffer.from(`${options.credentials.username}:${options.credentials.password}`, 'utf8').toString('base64');
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.retry = options.retry;
   }
 
   /** Checks that the API is reachable and the credentials are accepted; returns the user's tags. */
@@ -257,7 +301,46 @@ export class RabbitMqManagementClient {
     }
   }
 
+  /**
+   * One API call, retried on transient failures (see `ManagementRetryOptions`). Every call this
+   * client makes is idempotent (PUT of a whole object, GET, DELETE whose 404 counts as done), so a
+   * retry after a lost answer does no harm.
+   */
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    const retry = this.retry;
+    if (!retry) {
+      try {
+        return await this.requestOnce(method, path, body);
+      } catch (e) {
+        if (!(e instanceof TransientManagementError)) throw e;
+        throw e.status === undefined ? new Error(e.message) : new ManagementApiError(e.message, e.status);
+      }
+    }
+    const maxAttempts = retry.maxAttempts ?? DEFAULT_MANAGEMENT_RETRY.maxAttempts;
+    const baseDelayMs = retry.baseDelayMs ?? DEFAULT_MANAGEMENT_RETRY.baseDelayMs;
+    const maxDelayMs = retry.maxDelayMs ?? DEFAULT_MANAGEMENT_RETRY.maxDelayMs;
+    const now = retry.now ?? Date.now;
+    const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const started = now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce(method, path, body);
+      } catch (e) {
+        if (!(e instanceof TransientManagementError)) throw e;
+        const delay = Math.min(baseDelayMs * 2 ** (attempt - 1), maxDelayMs);
+        const deadlinePassed = retry.deadline !== undefined && now() + delay + this.requestTimeoutMs > retry.deadline;
+        if (attempt >= maxAttempts || deadlinePassed) {
+          const seconds = Math.round((now() - started) / 1000);
+          const tries = `Tried ${attempt} time${attempt === 1 ? '' : 's'} over ${seconds} s${deadlinePassed ? ' (no time left before the function\'s timeout)' : ''}.`;
+          throw e.status === undefined ? new Error(`${e.message} ${tries}`) : new ManagementApiError(`${e.message} ${tries}`, e.status);
+        }
+        console.warn(`${e.message} Retrying in ${delay} ms (attempt ${attempt + 1} of ${maxAttempts}).`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async requestOnce(method: string, path: string, body?: unknown): Promise<unknown> {
     const url = this.baseUrl + path;
     let response: Response;
     try {
@@ -272,10 +355,15 @@ export class RabbitMqManagementClient {
         signal: AbortSignal.timeout(this.requestTimeoutMs),
       });
     } catch (e) {
-      throw new Error(`RabbitMQ management API at ${this.baseUrl} is unreachable (${method} ${path}): ${describeNetworkError(e, this.requestTimeoutMs)}. `
+      throw new TransientManagementError(`RabbitMQ management API at ${this.baseUrl} is unreachable (${method} ${path}): ${describeNetworkError(e, this.requestTimeoutMs)}. `
         + 'Check that the broker is running, that the URL and port are right, and that the security groups let this function reach the broker\'s management port.');
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (e) {
+      throw new TransientManagementError(`RabbitMQ management API at ${this.baseUrl} broke off its answer (${method} ${path}): ${describeNetworkError(e, this.requestTimeoutMs)}.`);
+    }
     if (response.status === 401) {
       throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl} refused user "${this.username}" (HTTP 401 on ${method} ${path}: ${reasonOf(text)}). `
         + `Check the credentials secret: its username and password must be those of a broker user with the ${this.requiredTag} tag`
@@ -283,6 +371,9 @@ export class RabbitMqManagementClient {
     }
     if (response.status === 403) {
       throw new ManagementApiError(`RabbitMQ management API at ${this.baseUrl}: user "${this.username}" is not allowed to ${method} ${path} (HTTP 403); it needs the ${this.requiredTag} tag.`, 403);
+    }
+    if (response.status >= 500 || response.status === 429) {
+      throw new TransientManagementError(`RabbitMQ management API ${method} ${path} failed with HTTP ${response.status}: ${reasonOf(text)}.`, response.status);
     }
     if (response.status < 200 || response.status >= 300) {
       throw new ManagementApiError(`RabbitMQ management API ${method} ${path} failed with HTTP ${response.status}: ${reasonOf(text)}`, response.status);

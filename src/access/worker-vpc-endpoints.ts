@@ -1,5 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { ValidationError } from '../private/validation-error';
 
 /**
  * Properties of `WorkerVpcEndpoints`.
@@ -91,7 +92,7 @@ export class WorkerVpcEndpoints extends Construct implements ec2.IConnectable {
     this.interfaceEndpoints = {};
     for (const [constructId, service] of services) {
       if (this.interfaceEndpoints[service.shortName]) {
-        throw new Error(`additionalServices: ${service.shortName} is already in the default set (secretsmanager, monitoring, cloudformation, autoscaling, ssm, ssmmessages, ec2messages).`);
+        throw new ValidationError(this, `additionalServices: ${service.shortName} is already in the default set (secretsmanager, monitoring, cloudformation, autoscaling, ssm, ssmmessages, ec2messages).`);
       }
       this.interfaceEndpoints[service.shortName] = new ec2.InterfaceVpcEndpoint(this, constructId, {
         vpc: props.vpc,

@@ -6,6 +6,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ConfigurationApplierIsCompleteFunction } from './configuration-applier-is-complete-function';
 import { ConfigurationApplierOnEventFunction } from './configuration-applier-on-event-function';
 import { addNagSuppressions, NagRuleSuppression } from '../private/nag-suppressions';
+import { validateIn } from '../private/validation-error';
 
 /**
  * Properties for `ConfigurationApplier`.
@@ -95,7 +96,7 @@ export class ConfigurationApplier extends Construct {
     super(scope, id);
 
     const waitTimeout = props.waitTimeout ?? ConfigurationApplier.DEFAULT_WAIT_TIMEOUT;
-    validateWaitTimeout(waitTimeout);
+    validateIn(this, () => validateWaitTimeout(waitTimeout));
     if (!waitTimeout.isUnresolved() && waitTimeout.toSeconds() < SHORT_WAIT_TIMEOUT.toSeconds()) {
       Annotations.of(this).addWarningV2('cdk-celery:configurationApplierShortWaitTimeout',
         `waitTimeout ${waitTimeout.toHumanString()} is shorter than ${SHORT_WAIT_TIMEOUT.toHumanString()}: a three-node cluster restarts its nodes one after the other, `

@@ -5,8 +5,9 @@ import { Construct } from 'constructs';
 import { RabbitMqBrokerAttributes } from './rabbitmq-broker-attributes';
 import { RabbitMqBrokerBase } from './rabbitmq-broker-base';
 import { AMQPS_PORT } from './rabbitmq-broker-ports';
-import { validateBrokerName, validateEngineVersion } from './rabbitmq-broker-rules';
+import { validateBrokerName, validateEndpointHost, validateEngineVersion } from './rabbitmq-broker-rules';
 import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
+import { validateIn, ValidationError } from '../private/validation-error';
 
 const BROKER_ID_FORMAT = /^b-[A-Za-z0-9-]+$/;
 
@@ -27,9 +28,13 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
   constructor(scope: Construct, id: string, attrs: RabbitMqBrokerAttributes) {
     super(scope, id);
     if (!Token.isUnresolved(attrs.brokerId) && !BROKER_ID_FORMAT.test(attrs.brokerId)) {
-      throw new Error(`brokerId: ${JSON.stringify(attrs.brokerId)} is not allowed; use the broker id, for example b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9`);
+      throw new ValidationError(this, `brokerId: ${JSON.stringify(attrs.brokerId)} is not allowed; use the broker id, for example b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9`);
     }
-    validateBrokerName(attrs.brokerName);
+    validateIn(this, () => {
+      validateBrokerName(attrs.brokerName);
+      if (attrs.endpointHost !== undefined) validateEndpointHost(attrs.endpointHost);
+      if (attrs.engineVersion) validateEngineVersion(attrs.engineVersion, { existingBroker: true });
+    });
     const stack = Stack.of(this);
     this.brokerId = attrs.brokerId;
     this.brokerName = attrs.brokerName;
@@ -46,7 +51,6 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
     });
     this.credentials = attrs.credentials;
     this.consumerTimeout = attrs.consumerTimeout;
-    if (attrs.engineVersion) validateEngineVersion(attrs.engineVersion, { existingBroker: true });
     this.engineVersion = attrs.engineVersion;
   }
 }

@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AMQPS_PORT, MANAGEMENT_PORT } from './rabbitmq-broker-ports';
 import { IRabbitMqBroker } from './rabbitmq-broker-ref';
 import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
+import { ValidationError } from '../private/validation-error';
 
 /** CloudWatch namespace of Amazon MQ metrics. */
 export const AMAZON_MQ_METRICS_NAMESPACE = 'AWS/AmazonMQ';
@@ -240,7 +241,7 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
    */
   public grantReadCredentials(grantee: iam.IGrantable): iam.Grant {
     if (!this.credentials) {
-      throw new Error(`grantReadCredentials: the broker ${this.node.path} has no credentials secret; `
+      throw new ValidationError(this, `grantReadCredentials: the broker ${this.node.path} has no credentials secret; `
         + 'import it with fromRabbitMqBrokerAttributes({ ..., credentials }) to grant access to one.');
     }
     return this.credentials.grantRead(grantee);

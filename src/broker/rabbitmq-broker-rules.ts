@@ -4,7 +4,7 @@ import { IConstruct } from 'constructs';
 import { RabbitMqDeploymentMode } from './rabbitmq-deployment-mode';
 import { ENGINE_VERSION_FORMAT, RabbitMqEngineVersion, SUPPORTED_NEW_BROKER_ENGINE_VERSIONS } from './rabbitmq-engine-version';
 import { INSTANCE_TYPE_FORMAT, REFUSED_INSTANCE_TYPES, RabbitMqInstanceType } from './rabbitmq-instance-type';
-import { RabbitMqMaintenanceWindow } from './rabbitmq-maintenance-window';
+import { MaintenanceDay, RabbitMqMaintenanceWindow } from './rabbitmq-maintenance-window';
 
 // Synth-time rules of Amazon MQ for RabbitMQ. Not re-exported: the constants a user may need are
 // on the public classes. Every rule skips values that are unresolved tokens.
@@ -27,15 +27,55 @@ export const EVALUATION_INSTANCE_TYPES = ['mq.m7g.medium'];
 /** Broker names: 1 to 50 letters, digits, `-` and `_`. */
 export const BROKER_NAME_FORMAT = /^[A-Za-z0-9_-]{1,50}$/;
 
-/** Usernames Amazon MQ accepts: 2 to 100 letters, digits, `-`, `.`, `_` and `~`. */
-export const USERNAME_FORMAT = /^[A-Za-z0-9._~-]{2,100}$/;
+/**
+ * Usernames Amazon MQ accepts for RabbitMQ brokers: 2 to 100 letters, digits, `-`, `.` and `_` (no
+ * `~`, which ActiveMQ brokers allow), and never `guest`.
+ */
+export const USERNAME_FORMAT = /^[A-Za-z0-9._-]{2,100}$/;
+
+/** Usernames Amazon MQ refuses for RabbitMQ brokers. */
+export const REFUSED_USERNAMES = ['guest'];
 
 /** Amazon MQ accepts at most 5 security groups per broker. */
 export const MAX_SECURITY_GROUPS = 5;
 
 const TIME_OF_DAY_FORMAT = /^([01]\d|2[0-3]):[0-5]\d$/;
-/** `UTC`, an IANA name (`Europe/Paris`) or a UTC offset (`UTC+01:00`). */
-const TIME_ZONE_FORMAT = /^[A-Za-z][A-Za-z0-9_+:\-/]{0,63}$/;
+/** A UTC offset the way Amazon MQ documents it (`UTC+01:00`), at most 14 hours. */
+const UTC_OFFSET_FORMAT = /^UTC[+-](0\d|1[0-4]):[0-5]\d$/;
+
+/**
+ * Why Amazon MQ would refuse `timeZone`, or undefined: it takes `UTC`, a UTC offset (`UTC+01:00`)
+ * or an IANA time zone name (`Europe/Paris`, the canonical name, as in the IANA database that
+ * Node.js's ICU carries; an alias such as `US/Pacific` is refused with its canonical name).
+ */
+export function timeZoneError(timeZone: string): string | undefined {
+  if (timeZone === 'UTC' || UTC_OFFSET_FORMAT.test(timeZone) || IANA_TIME_ZONES.has(timeZone)) return undefined;
+  let canonical: string | undefined;
+  try {
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    canonical = undefined;
+  }
+  return canonical && canonical !== timeZone ? `use its canonical name ${canonical}` : 'use UTC, an IANA time zone name such as Europe/Paris, or a UTC offset such as UTC+01:00';
+}
+
+// Intl.supportedValuesOf (Node.js 18+) is not in the compiler's ES2020 library typings.
+const IANA_TIME_ZONES = new Set((Intl as unknown as { supportedValuesOf(key: string): string[] }).supportedValuesOf('timeZone'));
+
+/** Host names: DNS labels of letters, digits and `-` separated by dots (no scheme, port or path). */
+const HOST_NAME_FORMAT = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * Checks an endpoint host given to `fromRabbitMqBrokerAttributes`: the host name only. A pasted
+ * endpoint (`amqps://HOST:5671`) gets the host it holds as the suggestion. Tokens are checked on the
+ * instance at boot instead.
+ */
+export function validateEndpointHost(host: string): void {
+  if (Token.isUnresolved(host) || HOST_NAME_FORMAT.test(host)) return;
+  const pasted = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/]*@)?([^:/?#]+)/.exec(host);
+  const hint = pasted && HOST_NAME_FORMAT.test(pasted[1]) ? `; use the host alone: ${JSON.stringify(pasted[1])}` : '; use the host name alone, for example b-1234....mq.eu-west-1.on.aws';
+  throw new Error(`endpointHost: ${JSON.stringify(host)} is not a host name (no scheme, port, path or credentials)${hint}`);
+}
 
 /**
  * A new broker needs a supported version; an existing (imported) broker may run any version
@@ -113,17 +153,25 @@ export function validateBrokerName(brokerName: string): void {
 export function validateUsername(prop: string, username: string): void {
   if (Token.isUnresolved(username)) return;
   if (!USERNAME_FORMAT.test(username)) {
-    throw new Error(`${prop}: ${JSON.stringify(username)} is not allowed; use 2 to 100 letters, digits, '-', '.', '_' and '~'`);
+    throw new Error(`${prop}: ${JSON.stringify(username)} is not allowed; use 2 to 100 letters, digits, '-', '.' and '_' (Amazon MQ for RabbitMQ refuses '~')`);
+  }
+  if (REFUSED_USERNAMES.includes(username)) {
+    throw new Error(`${prop}: ${JSON.stringify(username)} is not allowed; Amazon MQ refuses the name "guest" for RabbitMQ users`);
   }
 }
 
 export function validateMaintenanceWindow(window: RabbitMqMaintenanceWindow): void {
+  const days = Object.values(MaintenanceDay) as string[];
+  if (!Token.isUnresolved(window.dayOfWeek) && !days.includes(window.dayOfWeek)) {
+    throw new Error(`maintenanceWindow.dayOfWeek: ${JSON.stringify(window.dayOfWeek)} is not allowed; use one of ${days.join(', ')} (MaintenanceDay)`);
+  }
   if (!Token.isUnresolved(window.timeOfDay) && !TIME_OF_DAY_FORMAT.test(window.timeOfDay)) {
     throw new Error(`maintenanceWindow.timeOfDay: ${JSON.stringify(window.timeOfDay)} is not allowed; use HH:MM in 24-hour format, for example 03:00`);
   }
   const timeZone = window.timeZone;
-  if (timeZone !== undefined && !Token.isUnresolved(timeZone) && !TIME_ZONE_FORMAT.test(timeZone)) {
-    throw new Error(`maintenanceWindow.timeZone: ${JSON.stringify(timeZone)} is not allowed; use UTC, an IANA time zone name such as Europe/Paris, or a UTC offset such as UTC+01:00`);
+  const zoneError = timeZone === undefined || Token.isUnresolved(timeZone) ? undefined : timeZoneError(timeZone);
+  if (zoneError) {
+    throw new Error(`maintenanceWindow.timeZone: ${JSON.stringify(timeZone)} is not allowed; ${zoneError}`);
   }
 }
 

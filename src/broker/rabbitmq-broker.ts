@@ -21,6 +21,7 @@ import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
 import { RabbitMqInstanceType } from './rabbitmq-instance-type';
 import { RabbitMqMaintenanceWindow } from './rabbitmq-maintenance-window';
 import { addNagSuppressions } from '../private/nag-suppressions';
+import { validateIn, ValidationError } from '../private/validation-error';
 
 /**
  * Everything a user chooses for a `RabbitMqBroker` except its VPC. `CeleryPlatform` takes these
@@ -190,8 +191,8 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
   /** The effective `consumer_timeout`; always set on a created broker (optional in the interface). */
   public readonly consumerTimeout?: Duration;
 
-  /** The engine version. */
-  public readonly engineVersion: RabbitMqEngineVersion;
+  /** The engine version; always set on a created broker (optional in the base class, for imported brokers). */
+  public readonly engineVersion?: RabbitMqEngineVersion;
   /** The host instance type. */
   public readonly instanceType: RabbitMqInstanceType;
   /** The deployment mode. */
@@ -200,8 +201,13 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
   public readonly publiclyAccessible: boolean;
   /** The rendered `rabbitmq.conf`. */
   public readonly renderedConfiguration: string;
-  /** Id of the broker's `AWS::AmazonMQ::Configuration`. */
+  /** Id of the broker's `AWS::AmazonMQ::Configuration` (its `Ref`). */
   public readonly configurationId: string;
+  /**
+   * Username of the administrator, when this construct generated the credentials; undefined with
+   * `credentials` (the secret's username is only known at deploy time).
+   */
+  public readonly adminUsername?: string;
   /** Latest revision of that configuration. */
   public readonly configurationRevision: number;
   /** Name of the general log group, when general logs are on. */
@@ -222,27 +228,32 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
 
     this.publiclyAccessible = props.publiclyAccessible ?? false;
     this.deploymentMode = props.deploymentMode ?? RabbitMqDeploymentMode.SINGLE_INSTANCE;
-    this.engineVersion = props.engineVersion ?? RabbitMqBroker.DEFAULT_ENGINE_VERSION;
+    const engineVersion = props.engineVersion ?? RabbitMqBroker.DEFAULT_ENGINE_VERSION;
+    this.engineVersion = engineVersion;
     this.instanceType = props.instanceType ?? RabbitMqBroker.DEFAULT_INSTANCE_TYPE;
     const autoMinorVersionUpgrade = props.autoMinorVersionUpgrade ?? true;
     const generalLogs = props.generalLogs ?? true;
 
-    validateBrokerName(brokerName);
-    validateEngineVersion(this.engineVersion);
-    validateInstanceType(this.instanceType);
-    validateEngineAndInstance(this, this.engineVersion, this.instanceType, autoMinorVersionUpgrade);
-    if (props.maintenanceWindow) validateMaintenanceWindow(props.maintenanceWindow);
+    const adminUsername = props.adminUsername ?? RabbitMqBroker.DEFAULT_ADMIN_USERNAME;
+    validateIn(this, () => {
+      validateBrokerName(brokerName);
+      validateEngineVersion(engineVersion);
+      validateInstanceType(this.instanceType);
+      validateEngineAndInstance(this, engineVersion, this.instanceType, autoMinorVersionUpgrade);
+      if (props.maintenanceWindow) validateMaintenanceWindow(props.maintenanceWindow);
+      validateUsername('adminUsername', adminUsername);
+    });
     if (!generalLogs && props.logRetention !== undefined) {
-      throw new Error(`logRetention: ${props.logRetention} days is not allowed with generalLogs: false; use generalLogs: true, or omit logRetention`);
+      throw new ValidationError(this, `logRetention: ${props.logRetention} days is not allowed with generalLogs: false; use generalLogs: true, or omit logRetention`);
     }
     if (props.credentials && props.adminUsername !== undefined) {
-      throw new Error(`adminUsername: ${JSON.stringify(props.adminUsername)} is not allowed with credentials; `
+      throw new ValidationError(this, `adminUsername: ${JSON.stringify(props.adminUsername)} is not allowed with credentials; `
         + 'use the secret\'s "username" key, or omit credentials to generate a secret');
     }
-    const adminUsername = props.adminUsername ?? RabbitMqBroker.DEFAULT_ADMIN_USERNAME;
-    validateUsername('adminUsername', adminUsername);
+    // Known when the secret is generated here; a given secret's username is only known at deploy time.
+    this.adminUsername = props.credentials ? undefined : adminUsername;
 
-    this.renderedConfiguration = renderRabbitMqConfiguration(props.configuration);
+    this.renderedConfiguration = validateIn(this, () => renderRabbitMqConfiguration(props.configuration));
     const consumerTimeout = effectiveConsumerTimeout(props.configuration);
     this.consumerTimeout = consumerTimeout;
     if (!consumerTimeout.isUnresolved() && consumerTimeout.toMilliseconds({ integral: false }) === 0) {
@@ -250,7 +261,7 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
         'configuration.consumerTimeout is 0: a consumer that never acknowledges holds its messages until it disconnects.');
     }
 
-    const network = this.placeInNetwork(props);
+    const network = validateIn(this, () => this.placeInNetwork(props));
     this.connections = network.connections;
 
     const credentials = props.credentials ?? this.generateCredentials(brokerName, adminUsername);
@@ -265,19 +276,22 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
     const configuration = new amazonmq.CfnConfiguration(this, 'Configuration', {
       name: brokerName,
       engineType: 'RABBITMQ',
-      engineVersion: this.engineVersion.version,
+      engineVersion: engineVersion.version,
       description: 'rabbitmq.conf rendered by cdk-celery',
       data: Token.isUnresolved(this.renderedConfiguration)
         ? Fn.base64(this.renderedConfiguration)
         : Buffer.from(this.renderedConfiguration, 'utf8').toString('base64'),
     });
-    this.configurationId = configuration.attrId;
+    // Ref, not Fn::GetAtt Id: CloudFormation's documentation listed an Id attribute that GetAtt
+    // cannot retrieve (awsdocs/aws-cloudformation-user-guide#340, cloudformation-coverage-roadmap#1975);
+    // Ref is the documented way to the configuration id, and what AWS's own examples use.
+    this.configurationId = configuration.ref;
     this.configurationRevision = configuration.attrRevision;
 
     const resource = new amazonmq.CfnBroker(this, 'Resource', {
       brokerName,
       engineType: 'RABBITMQ',
-      engineVersion: this.engineVersion.version,
+      engineVersion: engineVersion.version,
       hostInstanceType: this.instanceType.name,
       deploymentMode: this.deploymentMode,
       publiclyAccessible: this.publiclyAccessible,
@@ -288,7 +302,7 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
         username: credentials.secretValueFromJson('username').unsafeUnwrap(),
         password: credentials.secretValueFromJson('password').unsafeUnwrap(),
       }],
-      configuration: { id: configuration.attrId, revision: configuration.attrRevision },
+      configuration: { id: this.configurationId, revision: configuration.attrRevision },
       logs: { general: generalLogs },
       maintenanceWindowStartTime: props.maintenanceWindow && {
         dayOfWeek: props.maintenanceWindow.dayOfWeek,
@@ -322,7 +336,7 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
       this.configurationApplier = new ConfigurationApplier(this, 'ConfigurationApplier', {
         brokerId: this.brokerId,
         brokerArn: this.brokerArn,
-        configurationId: configuration.attrId,
+        configurationId: this.configurationId,
         configurationRevision: Token.asString(configuration.attrRevision),
         waitTimeout: policy.waitTimeout,
       });
@@ -347,7 +361,7 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
     if (this.publiclyAccessible) {
       for (const [prop, value] of [['vpc', props.vpc], ['vpcSubnets', props.vpcSubnets], ['securityGroups', props.securityGroups]] as const) {
         if (value !== undefined) {
-          throw new Error(`${prop}: a value is not allowed with publiclyAccessible: true; omit vpc, vpcSubnets and securityGroups `
+          throw new ValidationError(this, `${prop}: a value is not allowed with publiclyAccessible: true; omit vpc, vpcSubnets and securityGroups `
             + '(Amazon MQ places a public broker outside your VPC and accepts no security groups for it), or use publiclyAccessible: false');
         }
       }
@@ -359,7 +373,7 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
     }
 
     if (!props.vpc) {
-      throw new Error('vpc: undefined is not allowed for a private broker; pass the VPC of the Celery workers (or set publiclyAccessible: true)');
+      throw new ValidationError(this, 'vpc: undefined is not allowed for a private broker; pass the VPC of the Celery workers (or set publiclyAccessible: true)');
     }
     const subnets = selectBrokerSubnets(this, props.vpc, this.deploymentMode, props.vpcSubnets);
     let securityGroups = props.securityGroups;

@@ -367,8 +367,23 @@ const RULES: { [key: string]: Rule } = {
 };
 
 /**
+ * Thresholds other thresholds are computed from (x the fleets' sizes, max with a floor): a
+ * CloudFormation value cannot take part in that arithmetic at synth, so it is refused.
+ */
+const DERIVATION_INPUTS: { [key: string]: string } = {
+  ingressBytesPerWorkerPerMinute: 'brokerIngressBytesPerMinute',
+  brokerIngressFloorBytesPerMinute: 'brokerIngressBytesPerMinute',
+  fleetNetworkOutBytesPerWorkerPerMinute: 'the fleets\' NetworkOut thresholds',
+  connectionsPerWorker: 'maxConnections',
+  nonWorkerConnections: 'maxConnections',
+  channelsPerWorker: 'maxChannels',
+  nonWorkerChannels: 'maxChannels',
+};
+
+/**
  * Validate the given thresholds and fill in the defaults. Throws an Error naming the prop,
- * the bad value and what is allowed. Unresolved tokens are not checked.
+ * the bad value and what is allowed. Tokens are accepted (unchecked) for thresholds used as they
+ * are, and refused for those other thresholds are computed from.
  */
 export function resolveAlarmThresholds(thresholds: CeleryAlarmThresholds = {}): ResolvedAlarmThresholds {
   const given = thresholds as { [key: string]: unknown };
@@ -378,10 +393,24 @@ export function resolveAlarmThresholds(thresholds: CeleryAlarmThresholds = {}): 
     if (!rule) {
       throw new Error(`thresholds.${name} is not a known threshold; known thresholds: ${Object.keys(RULES).join(', ')}`);
     }
-    if (typeof value === 'number' && Token.isUnresolved(value)) continue;
+    if (typeof value === 'number' && Token.isUnresolved(value)) {
+      if (DERIVATION_INPUTS[name]) {
+        throw new Error(`thresholds.${name}: a CloudFormation value (token) is not accepted; ${DERIVATION_INPUTS[name]} is computed from it at synth. `
+          + `Use a number${DERIVATION_INPUTS[name].startsWith('the') ? '' : `, or give ${DERIVATION_INPUTS[name]} itself (a token is fine there)`}.`);
+      }
+      continue;
+    }
     if (typeof value !== 'number' || !Number.isFinite(value) || !rule.ok(value)) {
       const shown = typeof value === 'number' ? String(value) : `${JSON.stringify(value)} (a ${typeof value})`;
       throw new Error(`thresholds.${name}: ${shown} is not allowed; use ${rule.allowed}`);
+    }
+  }
+  // The churn thresholds are computed from the storm thresholds unless given themselves.
+  for (const [storm, churn] of [['maxConnections', 'maxConnectionsOpenedPerSecond'], ['maxChannels', 'maxChannelsOpenedPerSecond']]) {
+    const value = given[storm];
+    if (typeof value === 'number' && Token.isUnresolved(value) && given[churn] === undefined) {
+      throw new Error(`thresholds.${storm}: a CloudFormation value (token) is only accepted with thresholds.${churn}, which is otherwise computed from it at synth. `
+        + `Give ${churn} too (a token is fine there), or use a number.`);
     }
   }
   const d = AlarmThresholdDefaults;

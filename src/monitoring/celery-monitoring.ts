@@ -25,7 +25,13 @@ import { RabbitMqBroker } from '../broker/rabbitmq-broker';
 import { AMAZON_MQ_METRICS_NAMESPACE, BROKER_DIMENSION } from '../broker/rabbitmq-broker-base';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { RabbitMqDeploymentMode } from '../broker/rabbitmq-deployment-mode';
+import { validateIn, ValidationError } from '../private/validation-error';
 import { ICeleryWorkerFleet } from '../workers/celery-worker-fleet-ref';
+
+/** Longest alarm name CloudWatch accepts. */
+const MAX_ALARM_NAME_LENGTH = 255;
+/** Dashboard names CloudWatch accepts. */
+const DASHBOARD_NAME_FORMAT = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** Period of every broker alarm: Amazon MQ publishes broker metrics once a minute. */
 const MINUTE = Duration.minutes(1);
@@ -296,9 +302,9 @@ export class CeleryMonitoring extends Construct {
    */
   constructor(scope: Construct, id: string, props: CeleryMonitoringProps) {
     super(scope, id);
-    this.thresholds = resolveAlarmThresholds(props.thresholds);
+    this.thresholds = validateIn(this, () => resolveAlarmThresholds(props.thresholds));
     this.overrides = props.alarms ?? {};
-    validateOverrides(this.overrides);
+    validateIn(this, () => validateOverrides(this.overrides));
     this.broker = props.broker;
     this.createdBroker = props.broker instanceof RabbitMqBroker ? props.broker : undefined;
     this.namePrefix = props.alarmNamePrefix ?? `${props.broker.brokerName}-celery`;
@@ -323,13 +329,13 @@ export class CeleryMonitoring extends Construct {
     this.queueMetrics = props.queueMetrics
       ?? (major === 3 ? QueueMetricsSource.AMAZON_MQ : canPublishQueues ? QueueMetricsSource.PUBLISHER : QueueMetricsSource.NONE);
     if (this.queueMetrics === QueueMetricsSource.PUBLISHER && !canPublishQueues) {
-      throw new Error('queueMetrics: QueueMetricsSource.PUBLISHER is not allowed '
+      throw new ValidationError(this, 'queueMetrics: QueueMetricsSource.PUBLISHER is not allowed '
         + (!publisherEnabled ? 'with enableMetricsPublisher: false' : !props.vpc ? 'without vpc (the publisher reads queues from inside the broker\'s VPC)'
           : 'without admin credentials (the broker has none; pass metricsPublisherOptions.adminCredentials)')
         + '; use QueueMetricsSource.AMAZON_MQ (RabbitMQ 3.x) or QueueMetricsSource.NONE.');
     }
     if (this.queueMetrics === QueueMetricsSource.AMAZON_MQ && major !== undefined && major >= 4) {
-      throw new Error(`queueMetrics: QueueMetricsSource.AMAZON_MQ is not allowed with engine version ${engine!.version}; `
+      throw new ValidationError(this, `queueMetrics: QueueMetricsSource.AMAZON_MQ is not allowed with engine version ${engine!.version}; `
         + 'Amazon MQ publishes no queue metrics for RabbitMQ 4 brokers. Use QueueMetricsSource.PUBLISHER (the default with vpc) or NONE.');
     }
     if (publisherEnabled) {
@@ -371,7 +377,7 @@ export class CeleryMonitoring extends Construct {
 
     if (props.ingressAnomalyDetection && o.brokerIngressAnomaly?.enabled !== false) {
       const anomaly = new cloudwatch.AnomalyDetectionAlarm(this, 'BrokerIngressAnomalyAlarm', {
-        alarmName: `${this.namePrefix}-broker-ingress-anomaly`,
+        alarmName: this.alarmName('broker-ingress-anomaly'),
         alarmDescription: `Broker ${broker.brokerName} ingress is above its learned band (${t.ingressAnomalyStdDevs} standard deviations). `
           + 'Runbook: compare with the broker ingress alarm and the fleets\' restarts. Missing data is not breaching: broker-not-reporting covers a dead broker.',
         metric: broker.metricNetworkIn({ period: MINUTE, statistic: cloudwatch.Stats.SUM }),
@@ -448,7 +454,7 @@ export class CeleryMonitoring extends Construct {
       });
       if (this.brokerRestartingAlarm && this.brokerRestartingTooLongAlarm) {
         this.restartSuppressor = new cloudwatch.CompositeAlarm(this, 'RestartSuppressor', {
-          compositeAlarmName: `${this.namePrefix}-broker-restarting-suppressor`,
+          compositeAlarmName: this.alarmName('broker-restarting-suppressor'),
           alarmDescription: `Holds back broker-down-page of broker ${broker.brokerName} while Amazon MQ reports it being created or rebooted, `
             + `for at most ${t.brokerRestartingMaxMinutes} minutes. No actions. Runbook: none; informational.`,
           alarmRule: cloudwatch.AlarmRule.allOf(
@@ -666,10 +672,10 @@ export class CeleryMonitoring extends Construct {
       actionsSuppressorWaitPeriod: SUPPRESSOR_WAIT,
       actionsSuppressorExtensionPeriod: SUPPRESSOR_EXTENSION,
     } : {};
-    validatePageOverride('alarms.incidentPage', o.incidentPage);
+    validateIn(this, () => validatePageOverride('alarms.incidentPage', o.incidentPage));
     if (o.incidentPage?.enabled !== false) {
       this.incidentAlarm = new cloudwatch.CompositeAlarm(this, 'IncidentAlarm', {
-        compositeAlarmName: `${this.namePrefix}-ingress-storm-page`,
+        compositeAlarmName: this.alarmName('ingress-storm-page'),
         alarmDescription: `PAGE. Broker ${broker.brokerName}: an ingress storm (broker NetworkIn, or a fleet's NetworkOut) while workers restart `
           + 'or connections storm, the signature of the mingle incident (synchronised worker restarts pulling every revoked set through the broker). '
           + 'Runbook: stop the restarts (suspend the fleet\'s scheduled actions and instance refresh), make sure workers run with --without-mingle '
@@ -684,10 +690,10 @@ export class CeleryMonitoring extends Construct {
       this.route(this.incidentAlarm, o.incidentPage?.route ?? AlarmRoute.PAGE);
       this.orderAfterBroker(this.incidentAlarm);
     }
-    validatePageOverride('alarms.brokerDownPage', o.brokerDownPage);
+    validateIn(this, () => validatePageOverride('alarms.brokerDownPage', o.brokerDownPage));
     if (o.brokerDownPage?.enabled !== false && this.brokerNotReportingAlarm) {
       this.brokerDownAlarm = new cloudwatch.CompositeAlarm(this, 'BrokerDownAlarm', {
-        compositeAlarmName: `${this.namePrefix}-broker-down-page`,
+        compositeAlarmName: this.alarmName('broker-down-page'),
         alarmDescription: `PAGE. Broker ${broker.brokerName} has published no metric for ${t.brokerNotReportingMinutes} minutes while Amazon MQ `
           + 'does not report it being created or rebooted: it is down or unreachable. Runbook: Amazon MQ console (state, CRITICAL_ACTION_REQUIRED '
           + 'codes), its general log; reboot a RUNNING but silent broker. Workers reconnect by themselves.',
@@ -702,7 +708,7 @@ export class CeleryMonitoring extends Construct {
 
     if (props.createDashboard ?? true) {
       this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-        dashboardName: props.dashboardName ?? this.namePrefix,
+        dashboardName: this.dashboardName(props.dashboardName),
         defaultInterval: Duration.hours(6),
       });
       addBrokerWidgets(this.dashboard, broker, {
@@ -812,7 +818,7 @@ export class CeleryMonitoring extends Construct {
       return this.broker.metricMessageReadyCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM });
     }
     if (queues.length > MAX_ALARM_METRICS) {
-      throw new Error(`metricReadyMessages: ${queues.length} queues is not allowed; CloudWatch metric math reads at most ${MAX_ALARM_METRICS} metrics.`);
+      throw new ValidationError(this, `metricReadyMessages: ${queues.length} queues is not allowed; CloudWatch metric math reads at most ${MAX_ALARM_METRICS} metrics.`);
     }
     return queuesReadyMetric(this.queueReader, queues);
   }
@@ -827,8 +833,12 @@ export class CeleryMonitoring extends Construct {
    * @param overrides Overrides of this fleet's alarms (win over `alarms.fleets`)
    */
   public addFleet(fleet: ICeleryWorkerFleet, overrides?: CeleryFleetAlarmOverrides): CeleryFleetAlarms {
+    if (Token.isUnresolved(fleet.maxCapacity)) {
+      throw new ValidationError(this, `fleets: the maxCapacity of ${fleet.node.path} is a CloudFormation value (token); the fleet's and the broker's `
+        + 'alarm thresholds are derived from it at synth, and arithmetic on a token gives nonsense. Give the fleet a number.');
+    }
     if (this.fleetAlarmList.some(f => f.fleet === fleet)) {
-      throw new Error(`fleets: ${fleet.node.path} is already monitored by ${this.node.path}; add each fleet once`);
+      throw new ValidationError(this, `fleets: ${fleet.node.path} is already monitored by ${this.node.path}; add each fleet once`);
     }
     const o = mergeFleetOverrides(this.overrides.fleets, overrides);
     validateFleetOverrides(`addFleet(${fleet.node.id})`, o);
@@ -984,6 +994,27 @@ export class CeleryMonitoring extends Construct {
     return undefined;
   }
 
+  /** `<prefix>-<suffix>`, within CloudWatch's 255 characters. */
+  private alarmName(suffix: string): string {
+    const name = `${this.namePrefix}-${suffix}`;
+    if (!Token.isUnresolved(name) && name.length > MAX_ALARM_NAME_LENGTH) {
+      throw new ValidationError(this, `alarmNamePrefix: the alarm name ${JSON.stringify(name)} has ${name.length} characters; CloudWatch allows `
+        + `${MAX_ALARM_NAME_LENGTH}. Use an alarmNamePrefix of at most ${MAX_ALARM_NAME_LENGTH - 1 - suffix.length} characters for this alarm`
+        + ' (or shorter fleet names).');
+    }
+    return name;
+  }
+
+  /** The dashboard name: letters, digits, `-` and `_`, at most 255 characters. */
+  private dashboardName(given: string | undefined): string {
+    const name = given ?? this.namePrefix;
+    if (!Token.isUnresolved(name) && !DASHBOARD_NAME_FORMAT.test(name)) {
+      throw new ValidationError(this, `${given !== undefined ? 'dashboardName' : 'alarmNamePrefix (the default dashboardName)'}: ${JSON.stringify(name)} `
+        + 'is not a dashboard name CloudWatch accepts; use 1 to 255 letters, digits, - and _.');
+    }
+    return name;
+  }
+
   /** Total maximum instances of the fleets: one Celery worker node per instance. */
   private maxWorkers(): number {
     return this.fleetAlarmList.reduce((sum, f) => sum + f.fleet.maxCapacity, 0);
@@ -992,10 +1023,10 @@ export class CeleryMonitoring extends Construct {
   private destination(kind: string, topic: sns.ITopic | undefined, actions: cloudwatch.IAlarmAction[] | undefined,
     topicId: string, displayName: string) {
     if (topic && actions) {
-      throw new Error(`${kind}Actions and ${kind}Topic are both set; set one: ${kind}Topic is notified through an SnsAction, ${kind}Actions replace it`);
+      throw new ValidationError(this, `${kind}Actions and ${kind}Topic are both set; set one: ${kind}Topic is notified through an SnsAction, ${kind}Actions replace it`);
     }
     if (actions) return { topic: undefined, actions: [...actions] };
-    const created = topic ?? new sns.Topic(this, topicId, { displayName: `${displayName} (${this.namePrefix})`, enforceSSL: true });
+    const created = topic ?? new sns.Topic(this, topicId, { displayName: topicDisplayName(displayName, this.namePrefix), enforceSSL: true });
     return { topic: created, actions: [new cw_actions.SnsAction(created)] };
   }
 
@@ -1008,15 +1039,15 @@ export class CeleryMonitoring extends Construct {
     const datapointsToAlarm = override?.datapointsToAlarm ?? override?.evaluationPeriods ?? spec.datapointsToAlarm;
     if (!Token.isUnresolved(evaluationPeriods) && !Token.isUnresolved(datapointsToAlarm)) {
       if (datapointsToAlarm > evaluationPeriods) {
-        throw new Error(`alarms (${spec.nameSuffix}): datapointsToAlarm ${datapointsToAlarm} is more than evaluationPeriods ${evaluationPeriods}; use at most ${evaluationPeriods}`);
+        throw new ValidationError(this, `alarms (${spec.nameSuffix}): datapointsToAlarm ${datapointsToAlarm} is more than evaluationPeriods ${evaluationPeriods}; use at most ${evaluationPeriods}`);
       }
       if (evaluationPeriods * spec.periodMinutes > 1440) {
-        throw new Error(`alarms (${spec.nameSuffix}): evaluationPeriods ${evaluationPeriods} of ${spec.periodMinutes} minute(s) is more than a day, `
+        throw new ValidationError(this, `alarms (${spec.nameSuffix}): evaluationPeriods ${evaluationPeriods} of ${spec.periodMinutes} minute(s) is more than a day, `
           + `which CloudWatch refuses; use at most ${Math.floor(1440 / spec.periodMinutes)}`);
       }
     }
     const alarm = new cloudwatch.Alarm(this, spec.id, {
-      alarmName: `${this.namePrefix}-${spec.nameSuffix}`,
+      alarmName: this.alarmName(spec.nameSuffix),
       alarmDescription: Lazy.string({
         produce: () => spec.description(String(Token.isUnresolved(threshold) ? Stack.of(this).resolve(threshold) : threshold)),
       }),
@@ -1090,4 +1121,10 @@ function mergeFleetOverrides(defaults: CeleryFleetAlarmOverrides | undefined, ow
     queueBacklog: merge(defaults?.queueBacklog, own?.queueBacklog),
     queueNoConsumers: merge(defaults?.queueNoConsumers, own?.queueNoConsumers),
   };
+}
+
+/** SNS display names are at most 100 characters: a long prefix is shortened there (it is only shown in notifications). */
+function topicDisplayName(label: string, prefix: string): string {
+  const name = `${label} (${prefix})`;
+  return Token.isUnresolved(name) || name.length <= 100 ? name : `${name.slice(0, 96)}...)`;
 }

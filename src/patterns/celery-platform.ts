@@ -9,6 +9,7 @@ import { RabbitMqBroker, RabbitMqBrokerOptions } from '../broker/rabbitmq-broker
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { CeleryFleetAlarms, CeleryMonitoring, CeleryMonitoringOptions } from '../monitoring/celery-monitoring';
 import { QueueMetricsSource } from '../monitoring/queue-metrics';
+import { ValidationError } from '../private/validation-error';
 import { CeleryWorkerFleet, CeleryWorkerFleetOptions, QueueBacklogScalingProps } from '../workers/celery-worker-fleet';
 
 /** Fleet names: construct ids and parts of alarm names, so short and plain. */
@@ -269,7 +270,7 @@ export class CeleryPlatform extends Construct {
 
     // The broker.
     if (props.broker && props.brokerOptions) {
-      throw new Error(`brokerOptions: ${describeKeys(props.brokerOptions)} is not allowed with broker (${props.broker.node.path}); `
+      throw new ValidationError(this, `brokerOptions: ${describeKeys(props.brokerOptions)} is not allowed with broker (${props.broker.node.path}); `
         + 'brokerOptions configure a broker the platform creates. Configure the existing broker where it is defined, or omit broker.');
     }
     if (props.broker) {
@@ -288,19 +289,19 @@ export class CeleryPlatform extends Construct {
 
     // Credentials.
     if (props.credentials && props.createApplicationUser === true) {
-      throw new Error('createApplicationUser: true is not allowed with credentials; the fleets connect with one or the other. '
+      throw new ValidationError(this, 'createApplicationUser: true is not allowed with credentials; the fleets connect with one or the other. '
         + 'Omit credentials to let the platform create the application user, or omit createApplicationUser.');
     }
     const createUser = props.createApplicationUser ?? !props.credentials;
     if (!createUser && props.applicationUserOptions) {
-      throw new Error(`applicationUserOptions: ${describeKeys(props.applicationUserOptions)} is not allowed without the application user `
+      throw new ValidationError(this, `applicationUserOptions: ${describeKeys(props.applicationUserOptions)} is not allowed without the application user `
         + `(${props.credentials ? 'credentials is given' : 'createApplicationUser is false'}); omit applicationUserOptions, or let the platform create the user.`);
     }
     const userOptions = props.applicationUserOptions ?? {};
     this.userAllowsRemoteControl = userOptions.enableRemoteControl ?? true;
     if (createUser) {
       if (!userOptions.adminCredentials && !this.broker.credentials) {
-        throw new Error(`applicationUserOptions.adminCredentials: undefined is not allowed when the broker (${this.broker.node.path}) has no credentials; `
+        throw new ValidationError(this, `applicationUserOptions.adminCredentials: undefined is not allowed when the broker (${this.broker.node.path}) has no credentials; `
           + 'the application user is created with the admin credentials. Import the broker with its credentials, pass applicationUserOptions.adminCredentials, '
           + 'or pass credentials of an existing user.');
       }
@@ -312,7 +313,7 @@ export class CeleryPlatform extends Construct {
       this.virtualHost = '/';
     } else {
       if (!this.broker.credentials) {
-        throw new Error(`createApplicationUser: false is not allowed when the broker (${this.broker.node.path}) has no credentials; `
+        throw new ValidationError(this, `createApplicationUser: false is not allowed when the broker (${this.broker.node.path}) has no credentials; `
           + 'the fleets would connect with the admin credentials. Pass credentials, or import the broker with its credentials.');
       }
       this.credentials = this.broker.credentials;
@@ -343,10 +344,11 @@ export class CeleryPlatform extends Construct {
     if (monitoringUser && this.access) monitoringUser.node.defaultChild!.node.addDependency(this.access.node.defaultChild!);
 
     // Scaling metrics.
-    const createdMajor = this.createdBroker?.engineVersion.majorVersion;
+    const createdEngine = this.createdBroker?.engineVersion;
+    const createdMajor = createdEngine?.majorVersion;
     const hasQueueMetrics = this.monitoring.queueMetrics !== QueueMetricsSource.NONE;
     if (props.scaleOnQueueMetrics === true && !hasQueueMetrics && createdMajor !== undefined && createdMajor >= 4) {
-      throw new Error(`scaleOnQueueMetrics: true is not allowed with engine version ${this.createdBroker!.engineVersion.version} and no queue metrics; `
+      throw new ValidationError(this, `scaleOnQueueMetrics: true is not allowed with engine version ${createdEngine?.version} and no queue metrics; `
         + 'RabbitMQ 4.x brokers publish none, and monitoringOptions turn the metrics publisher\'s off. Enable the metrics publisher, or omit scaleOnQueueMetrics.');
     }
     this.scaleOnQueueMetrics = props.scaleOnQueueMetrics ?? hasQueueMetrics;
@@ -514,7 +516,7 @@ export class CeleryPlatform extends Construct {
     const entry = this.fleetEntries.get(name);
     if (!entry) {
       const names = this.fleetNames;
-      throw new Error(`fleet: no fleet named ${JSON.stringify(name)} in ${this.node.path}; `
+      throw new ValidationError(this, `fleet: no fleet named ${JSON.stringify(name)} in ${this.node.path}; `
         + (names.length > 0 ? `its fleets are ${names.map((n) => JSON.stringify(n)).join(', ')}.` : 'it has no fleet yet (addFleet).'));
     }
     return entry;
@@ -522,12 +524,12 @@ export class CeleryPlatform extends Construct {
 
   private validateFleetName(name: string): void {
     if (Token.isUnresolved(name) || !FLEET_NAME_FORMAT.test(name)) {
-      throw new Error(`fleets: the name ${JSON.stringify(name)} is not allowed; use 1 to 32 letters, digits, _ and -, starting with a letter `
+      throw new ValidationError(this, `fleets: the name ${JSON.stringify(name)} is not allowed; use 1 to 32 letters, digits, _ and -, starting with a letter `
         + '(it becomes the fleet\'s construct id and part of its alarm names).');
     }
     for (const existing of this.fleetEntries.keys()) {
       if (existing.toLowerCase() === name.toLowerCase()) {
-        throw new Error(`fleets: the name ${JSON.stringify(name)} is not allowed; ${this.node.path} already has a fleet named `
+        throw new ValidationError(this, `fleets: the name ${JSON.stringify(name)} is not allowed; ${this.node.path} already has a fleet named `
           + `${JSON.stringify(existing)}. Fleet names must be unique (case-insensitively): they are construct ids and parts of alarm names.`);
       }
     }
@@ -535,11 +537,11 @@ export class CeleryPlatform extends Construct {
 
   private validateFleetOptions(name: string, options: CeleryPlatformFleetOptions): void {
     if (options.enableBacklogScaling === false && options.backlogScaling) {
-      throw new Error(`fleets.${name}.backlogScaling: ${describeKeys(options.backlogScaling)} is not allowed with enableBacklogScaling: false; `
+      throw new ValidationError(this, `fleets.${name}.backlogScaling: ${describeKeys(options.backlogScaling)} is not allowed with enableBacklogScaling: false; `
         + 'omit one of them.');
     }
     if (this.access && !this.userAllowsRemoteControl && options.enableRemoteControl !== false && !options.credentials) {
-      throw new Error(`fleets.${name}.enableRemoteControl: ${options.enableRemoteControl ?? 'undefined (true)'} is not allowed with `
+      throw new ValidationError(this, `fleets.${name}.enableRemoteControl: ${options.enableRemoteControl ?? 'undefined (true)'} is not allowed with `
         + 'applicationUserOptions.enableRemoteControl: false; the application user could not use celery.pidbox and the workers would fail to start. '
         + `Set enableRemoteControl: false on fleets.${name}, or allow remote control for the user.`);
     }

@@ -12,10 +12,13 @@ import {
   DEFAULT_START_LIMIT_INTERVAL, PeriodicRestartOptions, renderBootScript, renderCeleryWorkerCommand, validatePeriodicRestart,
   workerStopTimeout,
 } from './render';
+import { celerySettingWarnings } from './render/celery-settings';
 import { WorkerCode } from './worker-code';
+import { defaultWorkerImage } from './worker-image';
 import { WorkerMetricNames } from './worker-metrics';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { addNagSuppressions } from '../private/nag-suppressions';
+import { validateIn, ValidationError } from '../private/validation-error';
 
 /** Launch template user data limit (bytes, before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
@@ -64,7 +67,10 @@ export interface CeleryWorkerFleetOptions extends CeleryWorkerCommandOptions {
   /**
    * Machine image. Must match the instance type's architecture, and have `python3`, `curl`, the
    * AWS CLI and systemd (Amazon Linux 2023 derivatives do).
-   * @default - latest Amazon Linux 2023 for the instance type's architecture
+   * @default - Amazon Linux 2023 for the instance type's architecture, resolved so that a new AL2023
+   * release does not replace every instance on the next deployment: looked up once and cached in
+   * `cdk.context.json` in a stack with a concrete account and Region (reset the context entry to
+   * move on), or resolved by EC2 at each launch (`resolve:ssm:`) in an environment-agnostic stack
    */
   readonly machineImage?: ec2.IMachineImage;
 
@@ -266,27 +272,25 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     this.broker = props.broker;
     this.minCapacity = props.minCapacity ?? 1;
     this.maxCapacity = props.maxCapacity ?? 4;
-    validateFleetProps(props, this.minCapacity, this.maxCapacity);
+    validateIn(this, () => validateFleetProps(props, this.minCapacity, this.maxCapacity));
 
     const instanceType = props.instanceType ?? new ec2.InstanceType(DEFAULT_INSTANCE_TYPE);
     const architecture = instanceType.architecture;
-    const machineImage = props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({
-      cpuType: architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
-    });
+    const machineImage = props.machineImage ?? defaultWorkerImage(this, architecture);
     const imageArchitecture = knownImageArchitecture(machineImage);
     if (imageArchitecture && imageArchitecture !== architecture) {
-      throw new Error(`machineImage: the image is built for ${imageArchitecture} but instanceType ${instanceType} is ${architecture}; pick an image and an instance type of the same architecture.`);
+      throw new ValidationError(this, `machineImage: the image is built for ${imageArchitecture} but instanceType ${instanceType} is ${architecture}; pick an image and an instance type of the same architecture.`);
     }
 
     const credentials = props.credentials ?? props.broker.credentials;
     if (!credentials) {
-      throw new Error(`credentials: the broker ${props.broker.node.path} has no credentials secret; pass credentials (a secret with JSON "username", "password" and optional "vhost").`);
+      throw new ValidationError(this, `credentials: the broker ${props.broker.node.path} has no credentials secret; pass credentials (a secret with JSON "username", "password" and optional "vhost").`);
     }
 
     this.stopTimeout = props.stopTimeout ?? workerStopTimeout(props.timeLimit);
     const heartbeat = Duration.seconds(this.stopTimeout.toSeconds() + LIFECYCLE_HEARTBEAT_MARGIN.toSeconds());
     if (heartbeat.toSeconds() > 7200) {
-      throw new Error(`stopTimeout: ${this.stopTimeout.toSeconds()} s (from ${props.stopTimeout ? 'stopTimeout' : 'timeLimit'}) is too long; the termination lifecycle hook waits at most 7200 s, ${LIFECYCLE_HEARTBEAT_MARGIN.toSeconds()} s of which the drain needs. Use at most ${7200 - LIFECYCLE_HEARTBEAT_MARGIN.toSeconds()} s.`);
+      throw new ValidationError(this, `stopTimeout: ${this.stopTimeout.toSeconds()} s (from ${props.stopTimeout ? 'stopTimeout' : 'timeLimit'}) is too long; the termination lifecycle hook waits at most 7200 s, ${LIFECYCLE_HEARTBEAT_MARGIN.toSeconds()} s of which the drain needs. Use at most ${7200 - LIFECYCLE_HEARTBEAT_MARGIN.toSeconds()} s.`);
     }
 
     this.role = new iam.Role(this, 'InstanceRole', {
@@ -344,7 +348,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
       code: code.bucketName && code.objectKey ? { bucketName: code.bucketName, objectKey: code.objectKey } : undefined,
       virtualEnvDirectory: code.virtualEnvDirectory,
       brokerHost: props.broker.endpointHost,
-      brokerPort: Token.asString(props.broker.amqpsPort),
+      brokerPort: Token.isUnresolved(props.broker.amqpsPort) ? Token.asString(props.broker.amqpsPort) : String(props.broker.amqpsPort),
       credentialsSecretId: credentials.secretArn,
       lifecycleHookName: DRAIN_LIFECYCLE_HOOK_NAME,
       readinessTimeout: props.readinessTimeout ?? DEFAULT_READINESS_TIMEOUT,
@@ -382,7 +386,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
 
     const maxBatchSize = props.maxBatchSize ?? Math.max(1, Math.floor(this.maxCapacity * 0.2));
     const minInstancesInService = props.minInstancesInService ?? Math.max(0, Math.min(this.minCapacity, this.maxCapacity - maxBatchSize));
-    const bootTimeout = props.bootTimeout ?? Duration.minutes(15);
+    const bootTimeout = props.bootTimeout ?? DEFAULT_BOOT_TIMEOUT;
     const group = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -425,16 +429,16 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
       })],
     });
 
-    script = renderBootScript({
+    script = validateIn(this, () => renderBootScript({
       ...bootOptions,
       signal: {
         stackName: Stack.of(this).stackName,
         logicalId: Stack.of(this).getLogicalId(group.node.defaultChild as autoscaling.CfnAutoScalingGroup),
       },
-    });
+    }));
     this.userDataSizeBytes = estimateUserDataBytes(script);
     if (this.userDataSizeBytes > USER_DATA_LIMIT_BYTES) {
-      throw new Error(`user data: the rendered boot script is about ${this.userDataSizeBytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte launch template limit; shorten settings, extraArguments or queues.`);
+      throw new ValidationError(this, `user data: the rendered boot script is about ${this.userDataSizeBytes} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte launch template limit; shorten settings, extraArguments or queues.`);
     }
 
     this.addWarnings(props);
@@ -508,15 +512,29 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     const threshold = props.scaleOutThreshold ?? 100;
     const evaluationPeriods = props.evaluationPeriods ?? 3;
     const largeStep = props.largeBacklogStep ?? Math.max(2, Math.floor(this.maxCapacity * 0.2));
-    wholeNumber('scaleOnQueueBacklog.scaleOutThreshold', threshold, 1);
-    wholeNumber('scaleOnQueueBacklog.evaluationPeriods', evaluationPeriods, 1);
-    wholeNumber('scaleOnQueueBacklog.largeBacklogStep', largeStep, 1);
-    if (props.queue !== undefined && props.queues !== undefined) {
-      throw new Error(`scaleOnQueueBacklog.queues: ${JSON.stringify(props.queues)} is not allowed with queue ("${props.queue}"); set one of them.`);
-    }
-    if (props.queues !== undefined && props.queues.length === 0) {
-      throw new Error('scaleOnQueueBacklog.queues: [] is not allowed; give at least one queue, or omit it to scale on the broker-wide count.');
-    }
+    validateIn(this, () => {
+      wholeNumber('scaleOnQueueBacklog.scaleOutThreshold', threshold, 1);
+      // 1-minute periods: CloudWatch allows at most one day of them in an alarm.
+      wholeNumber('scaleOnQueueBacklog.evaluationPeriods', evaluationPeriods, 1, MAX_ONE_MINUTE_EVALUATION_PERIODS);
+      wholeNumber('scaleOnQueueBacklog.largeBacklogStep', largeStep, 1);
+      if (props.instanceWarmup?.isUnresolved()) {
+        throw new Error('scaleOnQueueBacklog.instanceWarmup: a CloudFormation value (token) is not accepted; use a Duration.');
+      }
+      if (props.queue !== undefined && props.queues !== undefined) {
+        throw new Error(`scaleOnQueueBacklog.queues: ${JSON.stringify(props.queues)} is not allowed with queue ("${props.queue}"); set one of them.`);
+      }
+      if (props.queues !== undefined && props.queues.length === 0) {
+        throw new Error('scaleOnQueueBacklog.queues: [] is not allowed; give at least one queue, or omit it to scale on the broker-wide count.');
+      }
+      const listed = props.queues ?? [];
+      const repeated = listed.find((q, i) => listed.indexOf(q) !== i);
+      if (repeated !== undefined) {
+        throw new Error(`scaleOnQueueBacklog.queues: ${JSON.stringify(repeated)} is listed twice; list each queue once (its backlog would count twice).`);
+      }
+      if (props.queue === undefined && props.queues === undefined && props.virtualHost) {
+        throw new Error(`scaleOnQueueBacklog.virtualHost: "${props.virtualHost}" needs queue; the broker-wide count has no virtual host dimension.`);
+      }
+    });
     const queues = props.queues ?? (props.queue !== undefined ? [props.queue] : []);
     const metricOptions = { period: Duration.minutes(1), statistic: 'Maximum' };
     const queueMetric = (queue: string) => this.broker.metricQueueMessageReadyCount(queue, props.virtualHost ?? '/', metricOptions);
@@ -541,9 +559,6 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
         label: `Ready messages in ${queues.join(', ')}`,
         period: Duration.minutes(1),
       });
-    }
-    if (queues.length === 0 && props.virtualHost) {
-      throw new Error(`scaleOnQueueBacklog.virtualHost: "${props.virtualHost}" needs queue; the broker-wide count has no virtual host dimension.`);
     }
     return this.autoScalingGroup.scaleOnMetric(id, {
       metric,
@@ -620,6 +635,9 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     if (props.pool?.name === CeleryPool.THREADS.name && props.acksLate !== false) {
       warn('threadsWithAcksLate', 'pool threads with acksLate (the default): Celery 5.2 to 5.6 sends a thread\'s late acknowledgement only when its event loop wakes, which holds the next task back for seconds (celery/celery#6941). Use the prefork pool, a larger prefetchMultiplier, or acksLate: false.');
     }
+    for (const warning of celerySettingWarnings(props.settings ?? {})) {
+      warn(`settingNewerCelery:${warning.slice('settings.'.length, warning.indexOf(' '))}`, warning);
+    }
     if (props.keyPair) {
       warn('sshKeyPair', 'keyPair is set: Session Manager (already allowed) gives shell access without SSH keys or an open port 22.');
     }
@@ -674,12 +692,27 @@ function pickWorkerOptions(props: CeleryWorkerFleetProps): CeleryWorkerCommandOp
   };
 }
 
-function wholeNumber(prop: string, value: number | undefined, min: number, max?: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
+/** Most 1-minute evaluation periods of a CloudWatch alarm (period x periods at most one day). */
+export const MAX_ONE_MINUTE_EVALUATION_PERIODS = 1440;
+
+/**
+ * A whole number in range. CloudFormation values are refused unless `tokenAllowed` (the value only
+ * goes into the template): the fleet derives scripts, batches, steps and alarm thresholds from its
+ * numbers at synth, and arithmetic on a token gives nonsense.
+ */
+function wholeNumber(prop: string, value: number | undefined, min: number, max?: number, tokenAllowed = false): void {
+  if (value === undefined) return;
+  if (Token.isUnresolved(value)) {
+    if (tokenAllowed) return;
+    throw new Error(`${prop}: a CloudFormation value (token) is not accepted; the fleet derives its user data, rolling-update batches, scaling steps and alarm thresholds from it at synth. Use a number.`);
+  }
   if (!Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
     throw new Error(`${prop}: ${value} is not allowed; use a whole number ${max !== undefined ? `from ${min} to ${max}` : `of at least ${min}`}.`);
   }
 }
+
+/** Default of `bootTimeout`. */
+const DEFAULT_BOOT_TIMEOUT = Duration.minutes(15);
 
 function validateFleetProps(props: CeleryWorkerFleetProps, minCapacity: number, maxCapacity: number): void {
   if (props.celeryExecutable !== undefined) {
@@ -689,16 +722,16 @@ function validateFleetProps(props: CeleryWorkerFleetProps, minCapacity: number, 
   renderCeleryWorkerCommand({ ...props, celeryExecutable: '/bin/celery' }, { engineVersion: props.broker.engineVersion });
   wholeNumber('minCapacity', props.minCapacity, 0);
   wholeNumber('maxCapacity', props.maxCapacity, 1);
-  if (!Token.isUnresolved(minCapacity) && !Token.isUnresolved(maxCapacity) && minCapacity > maxCapacity) {
+  if (minCapacity > maxCapacity) {
     throw new Error(`minCapacity: ${minCapacity} is more than maxCapacity (${maxCapacity}).`);
   }
   wholeNumber('maxBatchSize', props.maxBatchSize, 1, maxCapacity);
   if (props.minInstancesInService !== undefined) {
     wholeNumber('minInstancesInService', props.minInstancesInService, 0, maxCapacity - 1);
   }
-  wholeNumber('rootVolumeSizeGib', props.rootVolumeSizeGib, 8, 16384);
+  wholeNumber('rootVolumeSizeGib', props.rootVolumeSizeGib, 8, 16384, true);
   wholeNumber('startLimitBurst', props.startLimitBurst, 2, 100);
-  if (props.user !== undefined && !/^[a-z_][a-z0-9_-]{0,30}$/.test(props.user)) {
+  if (props.user !== undefined && (Token.isUnresolved(props.user) || !/^[a-z_][a-z0-9_-]{0,30}$/.test(props.user))) {
     throw new Error(`user: ${JSON.stringify(props.user)} is not a Linux user name; use lowercase letters, digits, _ and - (at most 31), starting with a letter or _.`);
   }
   if (props.user === 'root') {
@@ -713,14 +746,21 @@ function validateFleetProps(props: CeleryWorkerFleetProps, minCapacity: number, 
   positiveSeconds('startLimitInterval', props.startLimitInterval, 60);
   positiveSeconds('bootTimeout', props.bootTimeout, 60, 43200);
   positiveSeconds('readinessTimeout', props.readinessTimeout, 5);
-  if (props.readinessTimeout && props.bootTimeout && props.readinessTimeout.toSeconds() >= props.bootTimeout.toSeconds()) {
-    throw new Error(`readinessTimeout: ${props.readinessTimeout.toHumanString()} must be shorter than bootTimeout (${props.bootTimeout.toHumanString()}), or CloudFormation gives up before the instance can signal.`);
+  // The effective values: a readiness wait of 20 minutes alone is as wrong as with a boot timeout given.
+  const readiness = props.readinessTimeout ?? DEFAULT_READINESS_TIMEOUT;
+  const boot = props.bootTimeout ?? DEFAULT_BOOT_TIMEOUT;
+  if (readiness.toSeconds() >= boot.toSeconds()) {
+    throw new Error(`readinessTimeout: ${readiness.toHumanString()}${props.readinessTimeout ? '' : ' (the default)'} must be shorter than bootTimeout `
+      + `(${boot.toHumanString()}${props.bootTimeout ? '' : ', the default'}), or CloudFormation gives up before the instance can signal.`);
   }
   if (props.periodicRestart) validatePeriodicRestart(props.periodicRestart);
 }
 
 function positiveSeconds(prop: string, value: Duration | undefined, min: number, max?: number): void {
-  if (value === undefined || value.isUnresolved()) return;
+  if (value === undefined) return;
+  if (value.isUnresolved()) {
+    throw new Error(`${prop}: a CloudFormation value (token) is not accepted; it is written into the instances' units and scripts, or derives other timeouts, at synth. Use a Duration.`);
+  }
   const seconds = value.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < min || (max !== undefined && seconds > max)) {
     throw new Error(`${prop}: ${value.toHumanString()} is not allowed; use whole seconds ${max !== undefined ? `from ${min} to ${max}` : `of at least ${min}`}.`);

@@ -70,7 +70,7 @@ describe('CeleryBrokerAccess template', () => {
   test('the function runs in the VPC private subnets with its own security group', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
-      Timeout: 120,
+      Timeout: 300,
       VpcConfig: {
         SecurityGroupIds: [{ 'Fn::GetAtt': [fnSgId, 'GroupId'] }],
         SubnetIds: [{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet1') }, { Ref: Match.stringLikeRegexp('VpcPrivateSubnet2') }],

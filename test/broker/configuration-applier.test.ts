@@ -33,7 +33,7 @@ function build(overrides: Partial<ConfigurationApplierProps> = {}, nag?: AwsSolu
     deploymentMode: 'SINGLE_INSTANCE',
     publiclyAccessible: false,
     autoMinorVersionUpgrade: true,
-    users: [{ username: 'admin', password: 'placeholder-not-used' }],
+    users: [{ username: 'admin', password: '{{resolve:secretsmanager:celery-admin:SecretString:password}}' }],
   });
   const applier = new ConfigurationApplier(stack, 'ConfigurationApplier', {
     brokerId: broker.ref,

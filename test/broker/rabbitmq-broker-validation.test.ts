@@ -58,7 +58,7 @@ const invalid: Array<[string, PropsFor, string]> = [
     vpc, adminUsername: 'root', credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'celery-admin'),
   }), 'adminUsername: "root" is not allowed with credentials; use the secret\'s "username" key, or omit credentials to generate a secret'],
   ['a one-character username', ({ vpc }) => ({ vpc, adminUsername: 'a' }),
-    'adminUsername: "a" is not allowed; use 2 to 100 letters, digits, \'-\', \'.\', \'_\' and \'~\''],
+    'adminUsername: "a" is not allowed; use 2 to 100 letters, digits, \'-\', \'.\' and \'_\' (Amazon MQ for RabbitMQ refuses \'~\')'],
   ['a username with @', ({ vpc }) => ({ vpc, adminUsername: 'admin@example' }),
     'adminUsername: "admin@example" is not allowed; use 2 to 100 letters'],
   ['a maintenance time past midnight', ({ vpc }) => ({ vpc, maintenanceWindow: { dayOfWeek: MaintenanceDay.MONDAY, timeOfDay: '24:00' } }),

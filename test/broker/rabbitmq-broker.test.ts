@@ -37,7 +37,7 @@ describe('defaults', () => {
       SubnetIds: [{ Ref: 'VpcPrivateSubnet1Subnet536B997A' }],
       SecurityGroups: [{ 'Fn::GetAtt': [securityGroupId, 'GroupId'] }],
       Users: [{ Username: dynamicReference(secretId, 'username'), Password: dynamicReference(secretId, 'password') }],
-      Configuration: { Id: { 'Fn::GetAtt': [configurationId, 'Id'] }, Revision: { 'Fn::GetAtt': [configurationId, 'Revision'] } },
+      Configuration: { Id: { Ref: configurationId }, Revision: { 'Fn::GetAtt': [configurationId, 'Revision'] } },
       Logs: { General: true },
     });
   });
@@ -78,7 +78,7 @@ describe('defaults', () => {
     expect(renderedConfigurationData(template)).toBe('consumer_timeout = 86400000\n');
     expect(broker.renderedConfiguration).toBe('consumer_timeout = 86400000\n');
     template.resourceCountIs('AWS::AmazonMQ::ConfigurationAssociation', 0);
-    expect(stack.resolve(broker.configurationId)).toEqual({ 'Fn::GetAtt': [configurationId, 'Id'] });
+    expect(stack.resolve(broker.configurationId)).toEqual({ Ref: configurationId });
     expect(stack.resolve(broker.configurationRevision)).toEqual({ 'Fn::GetAtt': [configurationId, 'Revision'] });
   });
 
@@ -308,7 +308,7 @@ describe('props', () => {
     expect(applier.Properties).toMatchObject({
       BrokerId: { Ref: brokerId },
       BrokerArn: { 'Fn::GetAtt': [brokerId, 'Arn'] },
-      ConfigurationId: { 'Fn::GetAtt': [configurationId, 'Id'] },
+      ConfigurationId: { Ref: configurationId },
       ConfigurationRevision: { 'Fn::GetAtt': [configurationId, 'Revision'] },
       WaitTimeoutSeconds: '2700',
     });

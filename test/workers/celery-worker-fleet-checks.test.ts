@@ -20,7 +20,7 @@ describe('invalid input fails at synth, naming the prop, the value and what is a
     ['soft limit not below hard limit', { timeLimit: Duration.minutes(5), softTimeLimit: Duration.minutes(5) }, /^softTimeLimit: 300 s must be shorter than timeLimit \(300 s\)/],
     ['mingle without acknowledgement', { enableMingle: true }, /^enableMingle: true needs acknowledgeMingleBrokerTraffic: true/],
     ['--purge in extra arguments', { extraArguments: ['--purge'] }, /^extraArguments: "--purge" is not allowed in a worker fleet/],
-    ['owned argument in extra arguments', { extraArguments: ['-Q', 'x'] }, /^extraArguments: "-Q" is set by the typed option "queues"/],
+    ['owned argument in extra arguments', { extraArguments: ['-Q', 'x'] }, /^extraArguments: "-Q" "x" is set by the typed option "queues"/],
     ['celeryExecutable on the fleet', { celeryExecutable: '/usr/bin/celery' }, /^celeryExecutable: "\/usr\/bin\/celery" cannot be set on the fleet; .*WorkerCode\.preinstalled/],
     ['min above max', { minCapacity: 5, maxCapacity: 2 }, /^minCapacity: 5 is more than maxCapacity \(2\)/],
     ['max capacity 0', { maxCapacity: 0 }, /^maxCapacity: 0 is not allowed; use a whole number of at least 1/],
@@ -63,8 +63,7 @@ describe('invalid input fails at synth, naming the prop, the value and what is a
   });
 
   test('user data over 16 KB fails and names the size', () => {
-    const settings: { [k: string]: string } = {};
-    for (let i = 0; i < 200; i++) settings[`custom_setting_number_${i}`] = 'x'.repeat(40);
+    const settings = { worker_log_format: 'x'.repeat(9000), worker_task_log_format: 'y'.repeat(9000) };
     expect(() => buildFleet({ settings })).toThrow(/^user data: the rendered boot script is about \d{5} bytes, over the 16384-byte launch template limit/);
   });
 

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 
 /**
  * The launch template's user data as text: literal parts as they are, CloudFormation values as
- * `<<Ref:Name>>` / `<<GetAtt:Name.Attr>>` markers.
+ * `<<Ref:Name>>` / `<<GetAtt:Name.Attr>>` / `<<Base64:...>>` markers.
  */
 export function userDataText(stack: Stack): string {
   const texts = Object.values(userDataTexts(stack));
@@ -37,8 +37,24 @@ function flatten(value: unknown): string {
     return parts.map(flatten).join(sep);
   }
   if (v.Ref) return `<<Ref:${v.Ref}>>`;
+  if (v['Fn::Base64'] !== undefined) return `<<Base64:${flatten(v['Fn::Base64'])}>>`;
   if (v['Fn::GetAtt']) return `<<GetAtt:${(v['Fn::GetAtt'] as string[]).join('.')}>>`;
   return `<<${JSON.stringify(value)}>>`;
+}
+
+/**
+ * The script with each deploy-time value (decoded from base64 at boot into `cdk_vN`) shown
+ * where it is used, as `'<<...>>'`, and its decoding lines removed: for assertions on what the
+ * script does with a CloudFormation value.
+ */
+export function withValuesInlined(script: string): string {
+  const values = new Map<string, string>();
+  const decoding = /^(cdk_v\d+)=\$\(base64 -d <<<'<<Base64:(.*)>>'; printf \.\); \1=\$\{\1%\.\}\n/gm;
+  const stripped = script.replace(decoding, (_m, name: string, inner: string) => {
+    values.set(name, inner);
+    return '';
+  });
+  return stripped.replace(/"\$\{(cdk_v\d+)\}"/g, (m, name: string) => (values.has(name) ? `'${values.get(name)}'` : m));
 }
 
 /** Content of the heredoc that writes `path` in the boot script. */

@@ -1,18 +1,20 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import { WorkerBrokerOptions } from './broker-settings';
 import { renderBrokerEnvScript } from './broker-url';
 import { renderCeleryClientModule, renderCeleryCtlScript } from './celery-client';
 import { renderCeleryVersionCheck } from './celery-version-check';
 import { CeleryWorkerCommandOptions, renderCeleryWorkerCommand } from './celery-worker-command';
+import { DeployTimeValues } from './deploy-time-values';
 import { renderDrainScript } from './drain-script';
 import {
-  BROKER_ENV_SCRIPT, CELERY_CLIENT_MODULE, CELERY_CLIENT_PYTHON_DIR, CELERY_CTL_SCRIPT, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, DRAIN_UNIT,
-  INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT,
-  WORKER_UNIT, WorkerInstanceLayout, layoutPath,
+  BROKER_ENV_SCRIPT, CELERY_CLIENT_MODULE, CELERY_CLIENT_PYTHON_DIR, CELERY_CTL_SCRIPT, DEFAULT_CFN_SIGNAL, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT,
+  DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT,
+  UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath, validateInstanceLayout,
 } from './instance-layout';
+import { DEFAULT_NODE_NAME, NODE_NAME_PARTS, renderNodeNameAssignment } from './node-name';
 import { PeriodicRestartOptions, renderPeriodicRestartScript, renderPeriodicRestartTimerUnit } from './periodic-restart';
 import { renderPrestartScript } from './restart-counter';
-import { shellQuote } from './shell-quote';
+import { shellQuote, systemdPathSetting, systemdWordError } from './shell-quote';
 import { renderUnhealthyScript } from './unhealthy-script';
 import {
   renderDrainServiceUnit, renderPeriodicRestartServiceUnit, renderUnhealthyServiceUnit, renderWorkerServiceUnit, workerStopTimeout,
@@ -123,33 +125,16 @@ export interface BootScriptOptions {
 const EOF_MARK = 'CDK_CELERY_EOF';
 
 /**
- * Render a bash expression that evaluates to the worker's node name on the instance, expanding
- * Celery's `%h` (host name), `%n` (name before the first dot) and `%d` (after it) as Celery's
- * `host_format` does with `socket.gethostname()`, from `$h`, `$hn` and `$hd`, which the boot
- * script sets (see `NODE_NAME_PARTS`). Any other text is literal.
- */
-export function renderNodeNameExpression(hostnameTemplate: string): string {
-  const parts = hostnameTemplate.split(/(%[hnd])/).filter((p) => p !== '');
-  return parts.map((part) => {
-    switch (part) {
-      case '%h': return '"${h}"';
-      case '%n': return '"${hn}"';
-      case '%d': return '"${hd}"';
-      default: return shellQuote(part);
-    }
-  }).join('');
-}
-
-/** Bash that sets `$h`, `$hn` and `$hd` for `renderNodeNameExpression`. */
-export const NODE_NAME_PARTS = 'h=$(uname -n)\nhn=${h%%.*}\nhd=${h#"${hn}"}\nhd=${hd#.}';
-
-/**
  * Bash function the boot script writes files with (`put MODE PATH` with the content on stdin): the
  * mode is set before any content lands, and each file costs one short line of user data (16 KB).
  */
 const PUT_FUNCTION = 'put() { install -m "$1" /dev/null "$2" && cat > "$2"; }\n';
 
 function writeFile(path: string, mode: string, content: string): string {
+  // A deploy-time value inside a quoted heredoc would be written as is: it could end the heredoc.
+  if (Token.isUnresolved(content)) {
+    throw new Error(`internal: ${path} would hold a CloudFormation value; every value in files the boot script writes must be known at synth`);
+  }
   if (content.split('\n').includes(EOF_MARK)) {
     throw new Error(`internal: ${path} contains the heredoc delimiter ${EOF_MARK}`);
   }
@@ -164,6 +149,8 @@ function writeFile(path: string, mode: string, content: string): string {
  */
 export function renderBootScript(options: BootScriptOptions): string {
   const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  validateInstanceLayout(layout);
+  validateBootScriptOptions(options);
   const command = renderCeleryWorkerCommand(options.worker, options.broker);
   const celery = command.argv[0];
   if (!celery.startsWith('/')) {
@@ -176,8 +163,13 @@ export function renderBootScript(options: BootScriptOptions): string {
   const unit = (name: string) => layoutPath(layout.unitDir, name);
   const instanceEnv = layoutPath(layout.configDir, INSTANCE_ENV_FILE);
   const user = shellQuote(options.user);
+  const cfnSignal = layout.cfnSignal ?? DEFAULT_CFN_SIGNAL;
+  // Values only known at deploy time (bucket, endpoint, ARNs) are decoded at boot, never spliced in.
+  const values = new DeployTimeValues();
   const out: string[] = [];
 
+  // The failure trap comes first: anything that fails after it (metadata, packages, downloads)
+  // signals failure at once instead of leaving CloudFormation to wait for the whole boot timeout.
   out.push(`#!/bin/bash
 # cdk-celery worker instance boot script (rendered by CeleryWorkerFleet)
 set -euo pipefail
@@ -186,35 +178,45 @@ imds() {
   token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' ${layout.imdsUrl}/latest/api/token)
   curl -sf -H "X-aws-ec2-metadata-token: \${token}" "${layout.imdsUrl}/latest/meta-data/$1"
 }
-region=$(imds placement/region)
-instance_id=$(imds instance-id)
-asg_name=$(imds tags/instance/aws:autoscaling:groupName)
+region=''
 `);
   if (options.signal) {
-    out.push(`command -v /opt/aws/bin/cfn-signal >/dev/null || dnf install -y -q aws-cfn-bootstrap
-signal() {
-  /opt/aws/bin/cfn-signal -e "$1" --stack ${shellQuote(options.signal.stackName)} --resource ${shellQuote(options.signal.logicalId)} --region "\${region}" || true
+    out.push(`signal() {
+  [ -n "\${region}" ] || region=$(imds placement/region) || :
+  command -v ${cfnSignal} >/dev/null || dnf install -y -q aws-cfn-bootstrap || :
+  ${cfnSignal} -e "$1" --stack ${values.word(options.signal.stackName)} --resource ${values.word(options.signal.logicalId)} \${region:+--region "$region"} || :
 }
 trap '[ "$?" -eq 0 ] || signal 1' EXIT
 `);
   } else {
-    out.push('signal() { echo "cdk-celery: boot result $1"; }\n');
+    out.push(`signal() { echo "cdk-celery: boot result $1"; }
+trap '[ "$?" -eq 0 ] || signal 1' EXIT
+`);
   }
+  const valuesAt = out.length;
+  // The Region is exported before the first AWS CLI call (the code download is one). signal()
+  // installs cfn-signal when it is missing, so nothing before the trap can fail.
+  out.push(`region=$(imds placement/region)
+export AWS_DEFAULT_REGION="\${region}"
+instance_id=$(imds instance-id)
+asg_name=$(imds tags/instance/aws:autoscaling:groupName)
+`);
   out.push(`${PUT_FUNCTION}install -d -m 0755 ${layout.libexecDir} ${layout.stateDir}
 install -d -m 0700 ${layout.configDir}
 {
   printf 'export %s=%q\\n' AWS_DEFAULT_REGION "\${region}" INSTANCE_ID "\${instance_id}" ASG_NAME "\${asg_name}"
-  printf 'export %s=%q\\n' BROKER_SECRET_ID ${shellQuote(options.credentialsSecretId)} BROKER_HOST ${shellQuote(options.brokerHost)}
-  printf 'export %s=%q\\n' BROKER_PORT ${shellQuote(options.brokerPort)} LIFECYCLE_HOOK_NAME ${shellQuote(options.lifecycleHookName)}
+  printf 'export %s=%q\\n' BROKER_SECRET_ID ${values.word(options.credentialsSecretId)} BROKER_HOST ${values.word(options.brokerHost)}
+  printf 'export %s=%q\\n' BROKER_PORT ${values.word(options.brokerPort)} LIFECYCLE_HOOK_NAME ${values.word(options.lifecycleHookName)}
 } > ${instanceEnv}
 id -u ${user} >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin ${user}
 `);
   if (options.code) {
-    out.push(`aws s3 cp --only-show-errors ${shellQuote(`s3://${options.code.bucketName}/${options.code.objectKey}`)} /tmp/cdk-celery-app.zip
+    out.push(`app_zip=$(mktemp --suffix=.zip)
+aws s3 cp --only-show-errors ${values.word(`s3://${options.code.bucketName}/${options.code.objectKey}`)} "\${app_zip}"
 rm -rf ${shellQuote(wd)}
 install -d -m 0755 ${shellQuote(wd)}
-python3 -m zipfile -e /tmp/cdk-celery-app.zip ${shellQuote(wd)}
-rm -f /tmp/cdk-celery-app.zip
+python3 -m zipfile -e "\${app_zip}" ${shellQuote(wd)}
+rm -f "\${app_zip}"
 `);
   }
   if (options.virtualEnvDirectory) {
@@ -276,7 +278,7 @@ fi
 ${layout.systemctl} daemon-reload
 ${layout.systemctl} enable --now ${units.join(' ')}
 ${NODE_NAME_PARTS}
-node=${renderNodeNameExpression(options.worker.hostname ?? 'celery@%h')}
+${renderNodeNameAssignment(options.worker.hostname ?? DEFAULT_NODE_NAME)}
 worker_ready() {
   ${layout.systemctl} is-active --quiet ${WORKER_UNIT} || return 1
   ${ready}
@@ -294,5 +296,33 @@ done
 echo "cdk-celery: \${node} did not become ready" >&2
 exit 1
 `);
+  out.splice(valuesAt, 0, values.render());
   return out.join('');
+}
+
+/** Linux user names `useradd` and systemd's `User=` both accept. */
+const LINUX_USER_NAME = /^[a-z_][a-z0-9_-]{0,30}$/;
+
+/** Checks the options that are not `celery worker` options; errors name the option. */
+function validateBootScriptOptions(options: BootScriptOptions): void {
+  // Text known at synth goes into the script quoted, deploy-time values through base64: any text
+  // is fine except what no bash word or UTF-8 file can carry.
+  const texts: Array<[string, string | undefined]> = [
+    ['code.bucketName', options.code?.bucketName], ['code.objectKey', options.code?.objectKey], ['brokerHost', options.brokerHost],
+    ['brokerPort', options.brokerPort], ['credentialsSecretId', options.credentialsSecretId], ['lifecycleHookName', options.lifecycleHookName],
+    ['signal.stackName', options.signal?.stackName], ['signal.logicalId', options.signal?.logicalId],
+  ];
+  for (const [prop, value] of texts) {
+    if (value === undefined || Token.isUnresolved(value)) continue;
+    const error = systemdWordError(value);
+    if (error) throw new Error(`${prop}: ${JSON.stringify(value)} is not allowed; ${error}.`);
+  }
+  if (Token.isUnresolved(options.user) || !LINUX_USER_NAME.test(options.user)) {
+    throw new Error(`user: ${JSON.stringify(options.user)} is not a Linux user name; use lowercase letters, digits, _ and - (at most 31), starting with a letter or _.`);
+  }
+  systemdPathSetting('workingDirectory', options.workingDirectory);
+  if (options.virtualEnvDirectory !== undefined) systemdPathSetting('virtualEnvDirectory', options.virtualEnvDirectory);
+  if (options.readinessTimeout?.isUnresolved() || options.stopTimeout?.isUnresolved()) {
+    throw new Error('readinessTimeout, stopTimeout: a CloudFormation value (token) is not accepted; the boot script and the units are written at synth.');
+  }
 }

@@ -4,15 +4,22 @@ import { BROKER_ENV_FILE, DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, WorkerInst
  * Reads the credentials secret (JSON `username`, `password`, optional `vhost`) on stdin and the
  * broker host and port as arguments; prints `CELERY_BROKER_URL=amqps://...` with user, password
  * and vhost percent-encoded (`quote(..., safe='')`), so `/ @ % # ? + :` in a password survive.
- * The encoded value only holds `A-Za-z0-9_.~-`, `%`, `:`, `@` and `/`, which bash and systemd's
+ * The host must look like a DNS name or IPv4 address (letters, digits, `.` and `-`) and the port
+ * be a number: they may come from a CloudFormation value, and the env file is read by bash as well
+ * as by systemd, so anything else (a scheme, a port, a `$(...)`) stops the boot with a message
+ * instead of reaching the file. The printed
+ * value therefore only holds `A-Za-z0-9_.~-`, `%`, `:`, `@` and `/`, which bash and systemd's
  * `EnvironmentFile=` both read literally. No single quotes: it is embedded in a bash single-quoted
  * word.
  */
 export const BROKER_URL_PYTHON = [
-  'import json, sys, urllib.parse',
+  'import json, re, sys, urllib.parse',
+  'h, p = sys.argv[1:3]',
+  'if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}", h + ":" + p) or not 0 < int(p) < 65536:',
+  '    sys.exit("cdk-celery: broker endpoint %r:%r is not HOST:PORT" % (h, p))',
   's = json.load(sys.stdin)',
   'q = lambda v: urllib.parse.quote(v, safe="")',
-  'print("CELERY_BROKER_URL=amqps://%s:%s@%s:%s/%s" % (q(s["username"]), q(s["password"]), sys.argv[1], sys.argv[2], q(s.get("vhost") or "/")))',
+  'print("CELERY_BROKER_URL=amqps://%s:%s@%s:%s/%s" % (q(s["username"]), q(s["password"]), h, p, q(s.get("vhost") or "/")))',
 ].join('\n');
 
 /** Options of the broker env script. */

@@ -2,6 +2,10 @@ import { Duration, Token } from 'aws-cdk-lib';
 import { BrokerSettings, CeleryRequirement, renderBrokerSettings, WorkerBrokerOptions } from './broker-settings';
 import { CeleryPool } from './celery-pool';
 import { CeleryQueueType } from './celery-queue-type';
+import { celerySettingError, logLevelError, poolNameError } from './celery-settings';
+import { extraArgumentsError } from './extra-arguments';
+import { nodeNameTemplateError } from './node-name';
+import { systemdWordError } from './shell-quote';
 
 /**
  * Options of the `celery worker` command line. Every default is the safe one.
@@ -179,13 +183,20 @@ export interface CeleryWorkerCommandOptions {
   /**
    * Further Celery settings passed after the arguments as `key=value`
    * (for example `{ broker_heartbeat: '10' }`); they override the ones the typed options render.
+   * Names and values are checked against Celery's own configuration table (a typo is refused with
+   * the closest name); a value may carry a cast such as `(json){...}` or `(int)5`. Settings the
+   * typed options own (`task_time_limit`, `worker_concurrency`...), broker connection settings and
+   * passwords are refused.
    * @default - none
    */
   readonly settings?: { [key: string]: string };
 
   /**
-   * Extra arguments appended to `celery worker`. Arguments that hurt a fleet (`--purge`,
-   * `--discard`, `--statedb`, `--detach`) are refused.
+   * Extra arguments appended to `celery worker`, parsed as Celery's own parser (click) would: an
+   * option the typed options set (`-Qother`, `--time-limit=7200`, `-nname`...) or one that hurts a
+   * fleet (`--purge`, `-S/path`, `--detach`, `-B`, daemon options) is refused in any spelling, and
+   * so are unknown options and arguments that are not options (Celery would read them as settings:
+   * use `settings`). Allowed: `-E`, `-X`, `-I`, `-O`, `--heartbeat-interval`, `--autoscale`.
    * @default - none
    */
   readonly extraArguments?: string[];
@@ -212,34 +223,6 @@ export interface CeleryWorkerCommand {
 export const DEFAULT_REVOKES_MAX = 10_000;
 export const DEFAULT_REVOKE_EXPIRES = Duration.hours(1);
 
-const REFUSED_ARGUMENTS: { [flag: string]: string } = {
-  '--purge': 'it erases every message in the worker\'s queues on each start',
-  '--discard': 'it erases every message in the worker\'s queues on each start',
-  '-S': 'a state database persists the revoked set across restarts and makes mingle replies larger',
-  '--statedb': 'a state database persists the revoked set across restarts and makes mingle replies larger',
-  '-D': 'systemd supervises a foreground worker; a detached one escapes it',
-  '--detach': 'systemd supervises a foreground worker; a detached one escapes it',
-};
-
-/** Arguments the renderer owns; passing them again would contradict the typed options. */
-const OWNED_ARGUMENTS: { [flag: string]: string } = {
-  '-A': 'app',
-  '--app': 'app',
-  '-Q': 'queues',
-  '--queues': 'queues',
-  '-c': 'concurrency',
-  '--concurrency': 'concurrency',
-  '-P': 'pool',
-  '--pool': 'pool',
-  '-n': 'hostname',
-  '--hostname': 'hostname',
-  '--prefetch-multiplier': 'prefetchMultiplier',
-  '--without-mingle': 'enableMingle',
-  '--without-gossip': 'enableGossip',
-  '--without-heartbeat': 'enableHeartbeatEvents',
-};
-
-const SETTING_KEY = /^[a-z][a-z0-9_]*$/;
 const QUEUE_NAME = /^[A-Za-z0-9_.:\-]+$/;
 
 /**
@@ -291,16 +274,42 @@ export function renderCeleryWorkerCommand(options: CeleryWorkerCommandOptions, b
 }
 
 function validate(options: CeleryWorkerCommandOptions): void {
-  if (!options.app || /\s/.test(options.app)) {
-    throw new Error(`app: ${JSON.stringify(options.app)} is not a Celery application; give a module path such as "proj" or "proj.celery:app" (no spaces).`);
+  const APP = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)?$/;
+  if (typeof options.app !== 'string' || !APP.test(options.app)) {
+    throw new Error(`app: ${JSON.stringify(options.app)} is not a Celery application; give a Python module path such as "proj" or "proj.celery:app" `
+      + '(letters, digits and _, separated by dots, optionally :attribute).');
   }
+  if (options.celeryExecutable !== undefined) {
+    const error = systemdWordError(options.celeryExecutable);
+    if (error) throw new Error(`celeryExecutable: ${JSON.stringify(options.celeryExecutable)} is not allowed; ${error}.`);
+  }
+  const seenQueues = new Set<string>();
   for (const queue of options.queues ?? []) {
+    if (Token.isUnresolved(queue)) {
+      throw new Error(`queues: a CloudFormation value (token) is not accepted as a queue name (${queue}); the worker command is written at synth.`);
+    }
     if (!QUEUE_NAME.test(queue)) {
       throw new Error(`queues: ${JSON.stringify(queue)} is not a queue name this library accepts; use letters, digits and _ . : - only.`);
     }
+    if (seenQueues.has(queue)) {
+      throw new Error(`queues: ${JSON.stringify(queue)} is listed twice; list each queue once (the backlog metrics would count it twice).`);
+    }
+    seenQueues.add(queue);
+  }
+  if (options.hostname !== undefined) {
+    const error = nodeNameTemplateError(options.hostname);
+    if (error) throw new Error(`hostname: ${JSON.stringify(options.hostname)} is not allowed; ${error}.`);
+  }
+  if (options.logLevel !== undefined) {
+    const error = systemdWordError(options.logLevel) ? `logLevel: ${JSON.stringify(options.logLevel)} is not allowed; ${systemdWordError(options.logLevel)}.` : logLevelError(options.logLevel);
+    if (error) throw new Error(error);
+  }
+  if (options.pool !== undefined) {
+    const error = systemdWordError(options.pool.name) ? `pool: ${JSON.stringify(options.pool.name)} is not allowed; ${systemdWordError(options.pool.name)}.` : poolNameError(options.pool.name);
+    if (error) throw new Error(error);
   }
   positiveInteger('concurrency', options.concurrency);
-  if (isSolo(options.pool) && options.concurrency !== undefined && !Token.isUnresolved(options.concurrency) && options.concurrency !== 1) {
+  if (isSolo(options.pool) && options.concurrency !== undefined && options.concurrency !== 1) {
     throw new Error(`concurrency: ${options.concurrency} is not allowed with pool solo, which runs one task at a time (a larger concurrency only makes the worker reserve more messages); leave it unset or use 1.`);
   }
   positiveInteger('prefetchMultiplier', options.prefetchMultiplier);
@@ -310,39 +319,35 @@ function validate(options: CeleryWorkerCommandOptions): void {
   positiveDuration('timeLimit', options.timeLimit);
   positiveDuration('softTimeLimit', options.softTimeLimit);
   positiveDuration('revokeExpires', options.revokeExpires);
-  if (options.timeLimit && options.softTimeLimit
-    && !options.timeLimit.isUnresolved() && !options.softTimeLimit.isUnresolved()
-    && options.softTimeLimit.toSeconds() >= options.timeLimit.toSeconds()) {
+  if (options.timeLimit && options.softTimeLimit && options.softTimeLimit.toSeconds() >= options.timeLimit.toSeconds()) {
     throw new Error(`softTimeLimit: ${options.softTimeLimit.toSeconds()} s must be shorter than timeLimit (${options.timeLimit.toSeconds()} s), or the task is killed before it can clean up.`);
   }
   if (options.enableMingle && !options.acknowledgeMingleBrokerTraffic) {
     throw new Error('enableMingle: true needs acknowledgeMingleBrokerTraffic: true. With mingle on, every worker start makes each running worker send its whole revoked set through the broker (megabytes per start); leave enableMingle unset unless you accept that.');
   }
-  for (const arg of options.extraArguments ?? []) {
-    const flag = arg.split('=')[0];
-    if (REFUSED_ARGUMENTS[flag]) {
-      throw new Error(`extraArguments: "${arg}" is not allowed in a worker fleet: ${REFUSED_ARGUMENTS[flag]}.`);
-    }
-    if (OWNED_ARGUMENTS[flag]) {
-      throw new Error(`extraArguments: "${arg}" is set by the typed option "${OWNED_ARGUMENTS[flag]}"; use that option instead.`);
-    }
-  }
-  for (const key of Object.keys(options.settings ?? {})) {
-    if (!SETTING_KEY.test(key)) {
-      throw new Error(`settings: ${JSON.stringify(key)} is not a Celery setting name; use lowercase names such as "task_acks_late".`);
-    }
+  const extraError = extraArgumentsError(options.extraArguments ?? []);
+  if (extraError) throw new Error(extraError.message);
+  for (const [key, value] of Object.entries(options.settings ?? {})) {
+    const error = celerySettingError(key, value);
+    if (error) throw new Error(error.message);
   }
 }
 
 function positiveInteger(prop: string, value: number | undefined): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
+  if (value === undefined) return;
+  if (Token.isUnresolved(value)) {
+    throw new Error(`${prop}: a CloudFormation value (token) is not accepted; the worker command is written into the instances' user data at synth.`);
+  }
   if (!Number.isInteger(value) || value < 1) {
     throw new Error(`${prop}: ${value} is not allowed; use a whole number of at least 1.`);
   }
 }
 
 function positiveDuration(prop: string, value: Duration | undefined): void {
-  if (value === undefined || value.isUnresolved()) return;
+  if (value === undefined) return;
+  if (value.isUnresolved()) {
+    throw new Error(`${prop}: a CloudFormation value (token) is not accepted; the worker command and the stop and drain timeouts derived from it are written at synth.`);
+  }
   if (value.toMilliseconds() < 1000 || value.toMilliseconds() % 1000 !== 0) {
     throw new Error(`${prop}: ${value.toHumanString()} is not allowed; use whole seconds, at least 1 second.`);
   }

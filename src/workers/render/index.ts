@@ -12,4 +12,7 @@ export * from './drain-script';
 export * from './unhealthy-script';
 export * from './broker-url';
 export * from './periodic-restart';
+export * from './node-name';
+export * from './deploy-time-values';
 export * from './boot-script';
+export * from './systemd-calendar';

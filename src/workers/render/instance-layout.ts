@@ -17,6 +17,34 @@ export interface WorkerInstanceLayout {
   readonly sleep: string;
   /** Base URL of the instance metadata service (IMDSv2). */
   readonly imdsUrl: string;
+  /**
+   * `cfn-signal` executable, as the boot script calls it.
+   * @default DEFAULT_CFN_SIGNAL (/opt/aws/bin/cfn-signal, from the aws-cfn-bootstrap package)
+   */
+  readonly cfnSignal?: string;
+}
+
+/** Where the aws-cfn-bootstrap package installs `cfn-signal`. */
+export const DEFAULT_CFN_SIGNAL = '/opt/aws/bin/cfn-signal';
+
+/** Paths of a layout: written into scripts and units as they are, so only plain absolute paths. */
+const LAYOUT_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
+const LAYOUT_URL = /^http:\/\/[A-Za-z0-9.:[\]-]+$/;
+
+/** Throws, naming the field, when a layout path could change what a script or unit does. */
+export function validateInstanceLayout(layout: WorkerInstanceLayout): void {
+  const paths: Array<[string, string | undefined]> = [
+    ['libexecDir', layout.libexecDir], ['configDir', layout.configDir], ['stateDir', layout.stateDir], ['unitDir', layout.unitDir],
+    ['systemctl', layout.systemctl], ['sleep', layout.sleep], ['cfnSignal', layout.cfnSignal],
+  ];
+  for (const [field, value] of paths) {
+    if (value !== undefined && (!LAYOUT_PATH.test(value) || value.split('/').some((c) => c === '..'))) {
+      throw new Error(`layout.${field}: ${JSON.stringify(value)} is not allowed; use an absolute path of letters, digits and _ . / - only.`);
+    }
+  }
+  if (!LAYOUT_URL.test(layout.imdsUrl)) {
+    throw new Error(`layout.imdsUrl: ${JSON.stringify(layout.imdsUrl)} is not allowed; use http://HOST[:PORT] (IMDS is plain HTTP on a link-local address).`);
+  }
 }
 
 export const DEFAULT_INSTANCE_LAYOUT: WorkerInstanceLayout = {

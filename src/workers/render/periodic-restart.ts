@@ -3,6 +3,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import {
   DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PERIODIC_RESTART_UNIT, PLANNED_RESTART_MARKER, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
 } from './instance-layout';
+import { onCalendarError } from './systemd-calendar';
 
 /**
  * Planned warm restarts of every worker, spread over a window (for leaky applications).
@@ -60,13 +61,15 @@ const PHASE_HEX_DIGITS = 6;
 /** The fallback offset is the first `FALLBACK_HEX_DIGITS` hex digits of SHA-256(instance id) modulo the window. */
 const FALLBACK_HEX_DIGITS = 12;
 
-const CALENDAR = /^[A-Za-z0-9*:,.\/~ -]+$/;
-
 /** Validate periodic-restart options; errors name the prop. */
 export function validatePeriodicRestart(options: PeriodicRestartOptions, prop = 'periodicRestart'): void {
   const calendar = options.onCalendar ?? DEFAULT_PERIODIC_RESTART_CALENDAR;
-  if (!Token.isUnresolved(calendar) && (!CALENDAR.test(calendar) || calendar.trim() !== calendar)) {
-    throw new Error(`${prop}.onCalendar: ${JSON.stringify(calendar)} is not a systemd OnCalendar= expression this library accepts; use letters, digits, spaces and * : , . / ~ - (for example "*-*-* 03:00:00" or "Sun 02:00").`);
+  if (Token.isUnresolved(calendar)) {
+    throw new Error(`${prop}.onCalendar: a CloudFormation value (token) is not accepted; the timer unit is written at synth.`);
+  }
+  const calendarError = onCalendarError(calendar);
+  if (calendarError) {
+    throw new Error(`${prop}.onCalendar: ${JSON.stringify(calendar)} is not a systemd OnCalendar= expression this library accepts: ${calendarError}.`);
   }
   const window = options.window ?? DEFAULT_PERIODIC_RESTART_WINDOW;
   if (window.isUnresolved()) {

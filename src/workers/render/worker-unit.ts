@@ -5,7 +5,7 @@ import {
   PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, BROKER_ENV_FILE, layoutPath,
 } from './instance-layout';
 import { DEFAULT_PERIODIC_RESTART_WINDOW, PERIODIC_RESTART_LIST_TIMEOUT } from './periodic-restart';
-import { systemdCommandLine, systemdEnvironmentAssignment } from './shell-quote';
+import { systemdCommandLine, systemdEnvironmentAssignment, systemdPathSetting } from './shell-quote';
 
 /** `TimeoutStopSec` when tasks have no hard time limit: Amazon MQ's default `consumer_timeout` (30 min). */
 export const DEFAULT_STOP_TIMEOUT = Duration.minutes(30);
@@ -78,6 +78,9 @@ export interface WorkerServiceUnitOptions {
  */
 export function renderWorkerServiceUnit(options: WorkerServiceUnitOptions): string {
   const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(options.user)) {
+    throw new Error(`user: ${JSON.stringify(options.user)} is not a Linux user name; use lowercase letters, digits, _ and - (at most 31), starting with a letter or _.`);
+  }
   const jitter = (options.restartJitter ?? DEFAULT_RESTART_JITTER).toSeconds();
   const environment = Object.keys(options.command.environment).sort()
     .map((name) => `Environment=${systemdEnvironmentAssignment(name, options.command.environment[name])}`);
@@ -94,7 +97,8 @@ export function renderWorkerServiceUnit(options: WorkerServiceUnitOptions): stri
     'Type=simple',
     `User=${options.user}`,
     `Group=${options.user}`,
-    `WorkingDirectory=${options.workingDirectory}`,
+    // Specifiers escaped: systemd would expand a "%h" in the path.
+    `WorkingDirectory=${systemdPathSetting('workingDirectory', options.workingDirectory)}`,
     `EnvironmentFile=${layoutPath(layout.configDir, BROKER_ENV_FILE)}`,
     ...environment,
     // '+': the prestart script runs as root, outside the sandbox, to publish the restart metric.

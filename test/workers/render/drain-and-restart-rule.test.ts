@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'aws-cdk-lib';
 import {
-  DEFAULT_INSTANCE_LAYOUT, NODE_NAME_PARTS, WorkerInstanceLayout, renderDrainScript, renderNodeNameExpression,
+  DEFAULT_INSTANCE_LAYOUT, NODE_NAME_PARTS, WorkerInstanceLayout, renderDrainScript, renderNodeNameAssignment,
 } from '../../../src/workers/render';
 
 jest.setTimeout(30_000);
@@ -75,15 +75,19 @@ describe('drain script against a stub IMDSv2', () => {
   });
 });
 
-describe('node name expression', () => {
+describe('node name assignment', () => {
   const expand = (template: string, host?: string) => spawnSync('bash', ['-c', [
     NODE_NAME_PARTS.replace('h=$(uname -n)', host === undefined ? 'h=$(uname -n)' : `h=${host}`),
-    `node=${renderNodeNameExpression(template)}`,
+    renderNodeNameAssignment(template),
     'printf %s "$node"',
   ].join('\n')], { encoding: 'utf8' }).stdout;
 
-  test.each(['celery@%h', 'w1@%n', 'x@%d', "it's-%n@%h.%d"])('%s expands exactly as Celery host_format does on this machine', (template) => {
-    const celery = spawnSync('/usr/bin/python3', ['-c', 'import sys\nfrom celery.utils.nodenames import host_format\nprint(host_format(sys.argv[1]), end="")', template], { encoding: 'utf8' });
+  // What the worker calls itself: the --hostname option type, then the worker's own default_nodename.
+  const CELERY_NODE_NAME = 'import sys\nfrom celery.bin.worker import HOSTNAME\nfrom celery.utils.nodenames import default_nodename\n'
+    + 'print(default_nodename(HOSTNAME.convert(sys.argv[1], None, None)), end="")';
+
+  test.each(['celery@%h', 'w1@%n', 'x@%d', "it's-%n@%h.%d", 'worker%h', '@%h', 'name@', '%I@%d', 'w%i@%n'])('%s expands exactly as Celery names the worker on this machine', (template) => {
+    const celery = spawnSync('/usr/bin/python3', ['-c', CELERY_NODE_NAME, template], { encoding: 'utf8' });
     expect(celery.stderr).toBe('');
     expect(expand(template)).toBe(celery.stdout);
   });
@@ -92,6 +96,8 @@ describe('node name expression', () => {
     ['celery@%h', 'celery@ip-10-0-1-5.eu-west-1.compute.internal'],
     ['w1@%n', 'w1@ip-10-0-1-5'],
     ['x@%d', 'x@eu-west-1.compute.internal'],
+    // No "@": the whole is the host part, and Celery names the worker celery@...
+    ['worker-%n', 'celery@worker-ip-10-0-1-5'],
   ])('%s on an EC2 host name', (template, expected) => {
     expect(expand(template, 'ip-10-0-1-5.eu-west-1.compute.internal')).toBe(expected);
   });

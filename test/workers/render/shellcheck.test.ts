@@ -31,7 +31,7 @@ const bootVariants: Array<[string, BootScriptOptions]> = [
     periodicRestart: { onCalendar: 'Sun 02:00', window: Duration.hours(3) },
     worker: { ...base.worker, enableRemoteControl: false, hostname: "w o'rk-er@%n.%d", settings: { task_acks_late: 'True' } },
   }],
-  ['paths with spaces and quotes', { ...base, user: 'app user', workingDirectory: "/srv/my app's code", virtualEnvDirectory: '/srv/venv dir' }],
+  ['paths with spaces and quotes', { ...base, user: 'app-user', workingDirectory: "/srv/my app's code", virtualEnvDirectory: '/srv/venv dir' }],
 ];
 
 describe('every generated bash script passes shellcheck with no findings', () => {
