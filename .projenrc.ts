@@ -62,6 +62,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@^2',
     `@aws-cdk/integ-tests-alpha@${CDK_VERSION}-alpha.0`,
     '@aws-cdk/integ-runner@^2',
+    // The benchmark's chart (docs/join-ingress.svg): Vega-Lite compiled to Vega, rendered to SVG
+    // headless. Major 5: vega 6 is ESM-only with a top-level await (vega-canvas), which neither
+    // ts-node's CommonJS nor jest can load.
+    'vega@^5.33.1',
+    'vega-lite@^5.23.0',
   ],
 
   jestOptions: {
