@@ -104,6 +104,8 @@ for (const dir of ['example', 'bench']) {
 }
 project.eslint?.addLintPattern('example');
 project.eslint?.addLintPattern('bench');
+// The benchmarks never ship (see addPackageIgnore below); their chart libraries are devDependencies.
+project.eslint?.allowDevDeps('bench/**');
 for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cdk.out/', '/rosetta/']) {
   project.addPackageIgnore(p);
 }
