@@ -106,7 +106,8 @@ project.eslint?.addLintPattern('example');
 project.eslint?.addLintPattern('bench');
 // The benchmarks never ship (see addPackageIgnore below); their chart libraries are devDependencies.
 project.eslint?.allowDevDeps('bench/**');
-for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/cdk.out/', '/rosetta/']) {
+// docs/: the README's pictures (the benchmark's chart); npm shows them from the repository.
+for (const p of ['/example/', '/scripts/', '/.ci/', '/cdk.json', '/bench/', '/docs/', '/cdk.out/', '/rosetta/']) {
   project.addPackageIgnore(p);
 }
 

@@ -134,7 +134,8 @@ export class BenchFleet {
 
   public async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.stop(TEARDOWN_GRACE_MS)));
-    // The vhost goes with its queues and exchanges: the next fleet starts from nothing.
-    await this.broker.rabbitmq.ctl(['delete_vhost', this.vhost]).catch(() => undefined);
+    // The vhost goes with its queues and exchanges: the next fleet starts from nothing. A failed
+    // delete must not hide the error that ended the measurement (this runs in `finally`).
+    await this.broker.deleteVhost(this.vhost).catch(() => undefined);
   }
 }

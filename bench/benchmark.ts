@@ -32,16 +32,17 @@ export interface BenchPlan {
 }
 
 /**
- * The issue's grid on every broker setup and Celery installation: 8 (setup, Celery) pairs, 144
- * join cells. Joins are byte counts of a deterministic protocol exchange (the generated join's
- * samples are identical to the byte, the baseline's within 0.1 %), so 3 samples per cell give a
- * median that one disturbed sample cannot move; more would only add minutes on two shared cores.
+ * The issue's grid on every broker setup and Celery installation that runs there: 8 (setup,
+ * Celery) pairs, 144 join cells. Two joins per cell: the counts are those of a deterministic
+ * protocol exchange (the generated join's samples are equal to the byte, the baseline's within
+ * 0.1 % once it holds revoked ids; only its heartbeat events at R=0 vary by a few hundred bytes),
+ * so a third would add minutes on two shared cores, not information.
  */
 export const FULL_PLAN: BenchPlan = {
   ns: [1, 3, 5],
   rs: [0, 10_000, 50_000],
-  repetitions: 3,
-  floorRepetitions: 3,
+  repetitions: 2,
+  floorRepetitions: 2,
   idleWindowMs: 60_000,
   idleN: 3,
   waveN: 5,
@@ -171,7 +172,7 @@ async function runProfile(
   let rabbitmq: RabbitMq | undefined;
   try {
     log(`broker ${profile}: starting`);
-    rabbitmq = await startRabbitMq({ profile });
+    rabbitmq = await startRabbitMq({ profile, management: true });
     const runs: Array<{ broker: BenchBroker; installs: CeleryInstall[]; waveInstall: CeleryInstall }> = [];
     for (const setup of setups) {
       const broker = benchBroker(setup, rabbitmq);

@@ -88,14 +88,32 @@ export interface BenchBroker {
   readonly clientConfigure?: string;
   /** A vhost with the setup's default queue type, `guest` allowed everything. */
   addVhost(name: string): Promise<void>;
+  /** Delete a vhost with everything in it (queues, exchanges); a missing one is no error. */
+  deleteVhost(name: string): Promise<void>;
   /** A vhost name unique to this setup (several setups share one RabbitMQ 4 broker). */
   vhostName(purpose: string): string;
 }
 
+/**
+ * The setup on a broker started with the management plugin: vhosts are created and deleted
+ * through its HTTP API, milliseconds each, where every `rabbitmqctl` call boots an Erlang VM
+ * (a second or more of the shared cores; the benchmark makes a few hundred). Byte counts never
+ * come from there (its connection statistics are sampled, not live).
+ */
 export function benchBroker(setup: BrokerSetup, rabbitmq: RabbitMq): BenchBroker {
   if (rabbitmq.profile.name !== setup.profile) throw new Error(`${setup.name} needs a ${setup.profile} broker, not ${rabbitmq.profile.name}`);
+  if (rabbitmq.managementPort === undefined) throw new Error(`${setup.name}: the benchmark's broker needs the management plugin (startRabbitMq({ management: true }))`);
   const engineVersion = RabbitMqEngineVersion.of(RABBITMQ_PROFILES[setup.profile].engineVersion);
   const classicOnQuorumEngine = setup.vhostQueueType === 'classic' && engineVersion.quorumQueuesByDefault === true;
+  const api = async (method: 'PUT' | 'DELETE', path: string, body?: object, allowed: number[] = []) => {
+    const response = await fetch(`http://127.0.0.1:${rabbitmq.managementPort}/api/${path}`, {
+      method,
+      headers: { 'authorization': `Basic ${Buffer.from('guest:guest').toString('base64')}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(60_000),
+    });
+    if (!response.ok && !allowed.includes(response.status)) throw new Error(`${method} /api/${path}: ${response.status} ${await response.text()}`);
+  };
   return {
     setup,
     rabbitmq,
@@ -103,10 +121,10 @@ export function benchBroker(setup: BrokerSetup, rabbitmq: RabbitMq): BenchBroker
     queueType: classicOnQuorumEngine ? CeleryQueueType.CLASSIC : undefined,
     clientConfigure: producerConfigure(rabbitmq.profile, ['celery']),
     addVhost: async (name) => {
-      if (!setup.vhostQueueType) return rabbitmq.addVhost(name);
-      await rabbitmq.ctl(['add_vhost', name, '--default-queue-type', setup.vhostQueueType]);
-      await rabbitmq.ctl(['set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
+      await api('PUT', `vhosts/${encodeURIComponent(name)}`, setup.vhostQueueType ? { default_queue_type: setup.vhostQueueType } : {});
+      await api('PUT', `permissions/${encodeURIComponent(name)}/guest`, { configure: '.*', write: '.*', read: '.*' });
     },
+    deleteVhost: (name) => api('DELETE', `vhosts/${encodeURIComponent(name)}`, undefined, [404]),
     vhostName: (purpose) => (setup.vhostQueueType ? `${setup.vhostQueueType}-${purpose}` : purpose),
   };
 }

@@ -88,7 +88,7 @@ export async function measureFloors(broker: BenchBroker, install: CeleryInstall,
       for (let rep = 1; rep <= repetitions; rep++) samples.push(await measureFloorOnce(broker, install, vhost, `floor-${rep}@bench`, kind));
       results.push({ broker: broker.setup.name, celery: install.version!, kind, samples, median: median(samples) });
     } finally {
-      await broker.rabbitmq.ctl(['delete_vhost', vhost]).catch(() => undefined);
+      await broker.deleteVhost(vhost).catch(() => undefined);
     }
   }
   return results;
