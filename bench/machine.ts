@@ -59,6 +59,8 @@ export interface LoadSummary {
   readonly median: number;
   readonly max: number;
   readonly samples: number;
+  /** Share of the samples above the machine's core count (processes waiting for a core). */
+  readonly shareAboveCores: number;
 }
 
 /** Samples the 1-minute load average every `intervalMs` until stopped. */
@@ -80,6 +82,7 @@ export class LoadSampler {
       median: median(this.values),
       max: Math.max(...this.values),
       samples: this.values.length,
+      shareAboveCores: this.values.filter((v) => v > cpus().length).length / this.values.length,
     };
   }
 }

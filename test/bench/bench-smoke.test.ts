@@ -133,7 +133,7 @@ describe('benchmark smoke run', () => {
       // Side by side: a baseline and a generated column per broker.
       expect(report).toContain(`| ${heading(b)} baseline | ${heading(b)} generated |`);
     }
-    expect(report).toMatch(/Load \(1-minute average, \d+ samples\)/);
+    expect(report).toMatch(/Load \(1-minute average, \d+ samples over the run\): .* above the \d+ cores in \d+ % of the samples\./);
     for (const celery of new Set(results.brokers.flatMap((b) => b.celery))) expect(report).toContain(`Celery ${celery}`);
   });
 
