@@ -1,74 +1,101 @@
+import { ByteCountingProxy } from '../test/harness/byte-proxy';
 import { RabbitMq, RabbitMqConnection } from '../test/harness/rabbitmq';
+import { pollUntil } from '../test/harness/reaper';
 
 /**
- * Broker byte counters of one vhost at one moment. `rabbitmqctl list_connections recv_oct` asks
- * each connection process, which reads its socket's counters on the spot (a 20 ms old send is
- * already counted on RabbitMQ 3.10), so no wait for a statistics refresh is needed. A closed
- * connection drops out of the list: whoever is measured must stay connected until read.
+ * How the benchmark counts bytes: every client it measures (fleet worker, joiner, floor consumer)
+ * connects to the broker through a byte-counting proxy of its own (test/harness/byte-proxy.ts).
+ * A proxy counts every connection made through it, closed ones included: Celery >= 5.5 on quorum
+ * queues declares its delay queues on a short-lived connection, whose bytes vanish from
+ * `rabbitmqctl list_connections` when it closes, and a restarted worker's last frames go with its
+ * connections. The bytes a proxy passes to the broker are the broker's `recv_oct` on those
+ * connections; `checkAgainstBroker` verifies that against the broker's own counters.
  */
-export interface ByteSnapshot {
-  /** `Date.now()` when the listing returned. */
-  readonly at: number;
-  readonly connections: RabbitMqConnection[];
+export interface ByteCounts {
+  /** Bytes the broker received (its ingress). */
+  readonly toBroker: number;
+  /** Bytes the broker sent. */
+  readonly fromBroker: number;
 }
 
-export async function snapshot(broker: RabbitMq, vhost: string): Promise<ByteSnapshot> {
-  const connections = (await broker.connections()).filter((c) => c.vhost === vhost);
-  return { at: Date.now(), connections };
+export const NO_BYTES: ByteCounts = { toBroker: 0, fromBroker: 0 };
+
+/** What the proxies have passed so far, summed. */
+export function countsOf(proxies: readonly ByteCountingProxy[]): ByteCounts {
+  return proxies.reduce((sum, p) => ({ toBroker: sum.toBroker + p.bytesToServer, fromBroker: sum.fromBroker + p.bytesToClient }), NO_BYTES);
 }
 
-export interface ByteDelta {
-  /** Bytes the broker received on these connections between the snapshots (ingress). */
-  readonly recv: number;
-  /** Bytes the broker sent on them. */
-  readonly send: number;
+/** `after - before`, each way. */
+export function bytesBetween(before: ByteCounts, after: ByteCounts): ByteCounts {
+  return { toBroker: after.toBroker - before.toBroker, fromBroker: after.fromBroker - before.fromBroker };
 }
 
 /**
- * Bytes on the connections of the given client process groups between two snapshots. A connection
- * first seen in `after` counts from zero. A measured connection missing from `after` means its
- * bytes cannot be read: that is an error, not a zero.
+ * Resolves `read()` once two readings `quietMs` apart are equal: traffic that was still on its way
+ * (a mingle reply of megabytes from a busy worker) has arrived.
  */
-export function deltaForGroups(before: ByteSnapshot, after: ByteSnapshot, pgids: number[]): ByteDelta {
-  const afterByName = new Map(after.connections.map((c) => [c.name, c]));
-  for (const c of before.connections) {
-    if (c.clientPgid !== undefined && pgids.includes(c.clientPgid) && !afterByName.has(c.name)) {
-      throw new Error(`connection ${c.name} of process group ${c.clientPgid} closed before it was read`);
+export async function whenQuiet(read: () => number, options: { quietMs: number; timeoutMs: number; what: string }): Promise<number> {
+  let last: number | undefined;
+  return pollUntil(() => {
+    const now = read();
+    const quiet = now === last;
+    last = now;
+    return quiet ? now : undefined;
+  }, { timeoutMs: options.timeoutMs, intervalMs: options.quietMs, what: options.what, describe: () => `last reading ${last}` });
+}
+
+interface LinkReading {
+  readonly toServer: number;
+  readonly toClient: number;
+}
+
+function openLinks(proxies: readonly ByteCountingProxy[]): Map<number, LinkReading> {
+  const byPort = new Map<number, LinkReading>();
+  for (const proxy of proxies) {
+    for (const link of proxy.links()) {
+      if (link.open && link.upstreamPort !== undefined) byPort.set(link.upstreamPort, link);
     }
   }
-  const beforeByName = new Map(before.connections.map((c) => [c.name, c]));
-  let recv = 0;
-  let send = 0;
-  for (const c of after.connections) {
-    if (c.clientPgid === undefined || !pgids.includes(c.clientPgid)) continue;
-    recv += c.recvOct - (beforeByName.get(c.name)?.recvOct ?? 0);
-    send += c.sendOct - (beforeByName.get(c.name)?.sendOct ?? 0);
-  }
-  return { recv, send };
+  return byPort;
 }
 
 /**
- * Ingress over a period in which connections come and go (restart waves): each connection counts
- * from its first reading (zero if it opened during the period) to its last. A connection that
- * closes counts up to the last snapshot that saw it, so read just before stopping a worker.
+ * What is wrong with the proxies' counts compared with the broker's, or undefined: every
+ * connection of `vhost` is one of the proxies' (nobody bypasses the count), and the broker's
+ * `recv_oct`/`send_oct` of each lies between the proxy's counts just before and just after the
+ * listing (traffic keeps flowing while `rabbitmqctl` runs).
  */
-export class IngressLedger {
-  private readonly first = new Map<string, number>();
-  private readonly last = new Map<string, number>();
-  private started = false;
-
-  /** Add a snapshot; the first one sets the starting counters. */
-  public observe(s: ByteSnapshot): void {
-    for (const c of s.connections) {
-      if (!this.first.has(c.name)) this.first.set(c.name, this.started ? 0 : c.recvOct);
-      this.last.set(c.name, c.recvOct);
+export function mismatch(
+  vhost: string, before: Map<number, LinkReading>, connections: RabbitMqConnection[], after: Map<number, LinkReading>,
+): string | undefined {
+  const problems: string[] = [];
+  for (const c of connections.filter((x) => x.vhost === vhost)) {
+    const early = before.get(c.peerPort);
+    const late = after.get(c.peerPort);
+    if (!late && !early) {
+      problems.push(`${c.name}: not made through a counting proxy`);
+      continue;
     }
-    this.started = true;
+    const low = early ?? { toServer: 0, toClient: 0 };
+    const high = late ?? early!;
+    if (c.recvOct < low.toServer || c.recvOct > high.toServer) problems.push(`${c.name}: broker received ${c.recvOct}, proxy passed ${low.toServer} to ${high.toServer}`);
+    if (c.sendOct < low.toClient || c.sendOct > high.toClient) problems.push(`${c.name}: broker sent ${c.sendOct}, proxy passed ${low.toClient} to ${high.toClient}`);
   }
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
 
-  public get total(): number {
-    let sum = 0;
-    for (const [name, last] of this.last) sum += last - this.first.get(name)!;
-    return sum;
-  }
+/**
+ * Check the proxies' counts against the broker's own (`rabbitmqctl list_connections`), retried
+ * while a connection is just opening or closing; throws when they keep disagreeing.
+ */
+export async function checkAgainstBroker(
+  rabbitmq: RabbitMq, vhost: string, proxies: readonly ByteCountingProxy[], timeoutMs = 30_000,
+): Promise<void> {
+  let problem: string | undefined;
+  await pollUntil(async () => {
+    const before = openLinks(proxies);
+    const connections = await rabbitmq.connections();
+    problem = mismatch(vhost, before, connections, openLinks(proxies));
+    return problem === undefined;
+  }, { timeoutMs, intervalMs: 500, what: `${vhost}: proxy byte counts equal to the broker's`, describe: () => problem ?? '' });
 }

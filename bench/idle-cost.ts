@@ -1,14 +1,15 @@
 import { BenchFleet } from './bench-fleet';
-import { deltaForGroups, snapshot } from './connection-bytes';
+import { BenchBroker, BrokerSetupName } from './broker-setups';
+import { ByteCounts, bytesBetween, countsOf } from './connection-bytes';
 import { median } from './stats';
 import { Variant } from './worker-commands';
 import { CeleryInstall } from '../test/harness/celery';
-import { RabbitMq } from '../test/harness/rabbitmq';
 
 /** Start-up traffic (mingle, worker-online) is over by then. */
 const IDLE_WARMUP_MS = 5_000;
 
 export interface IdleResult {
+  readonly broker: BrokerSetupName;
   readonly celery: string;
   readonly variant: Variant;
   readonly n: number;
@@ -20,6 +21,7 @@ export interface IdleResult {
 }
 
 export interface IdleFleetSpec {
+  readonly broker: BenchBroker;
   readonly install: CeleryInstall;
   readonly variant: Variant;
 }
@@ -29,27 +31,28 @@ export interface IdleFleetSpec {
  * `windowMs`. They run side by side: idle traffic is timer-driven, so sharing the cores changes
  * no byte count, and one window serves all.
  */
-export async function measureIdle(broker: RabbitMq, specs: IdleFleetSpec[], n: number, windowMs: number): Promise<IdleResult[]> {
+export async function measureIdle(specs: IdleFleetSpec[], n: number, windowMs: number): Promise<IdleResult[]> {
   const fleets: BenchFleet[] = [];
   try {
-    const started = await Promise.allSettled(specs.map((spec) =>
-      BenchFleet.start(broker, spec.install, spec.variant, n, `idle-${spec.install.version}-${spec.variant}`)));
-    for (const s of started) if (s.status === 'fulfilled') fleets.push(s.value);
-    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    // One fleet after the other: thirty Python workers starting at once on two cores time out.
+    for (const spec of specs) fleets.push(await BenchFleet.start(spec.broker, spec.install, spec.variant, n, `idle-${spec.install.version}-${spec.variant}`));
     await new Promise((resolve) => setTimeout(resolve, IDLE_WARMUP_MS));
-    const before = await Promise.all(fleets.map((f) => snapshot(broker, f.vhost)));
+    const read = (): ByteCounts[][] => fleets.map((f) => f.workers.map((w) => countsOf([w.proxy])));
+    const before = read();
+    const start = Date.now();
     await new Promise((resolve) => setTimeout(resolve, windowMs));
-    const after = await Promise.all(fleets.map((f) => snapshot(broker, f.vhost)));
+    const after = read();
+    const elapsed = Date.now() - start;
+    for (const fleet of fleets) await fleet.checkCounts();
     return fleets.map((fleet, i) => {
-      const elapsed = after[i].at - before[i].at;
-      const perWorker = fleet.pgids.map((pgid) => deltaForGroups(before[i], after[i], [pgid]));
+      const perWorker = fleet.workers.map((_, w) => bytesBetween(before[i][w], after[i][w]));
       return {
+        broker: fleet.broker.setup.name,
         celery: fleet.install.version!,
         variant: fleet.variant,
         n,
-        inPerMinute: median(perWorker.map((d) => (d.recv * 60_000) / elapsed)),
-        outPerMinute: median(perWorker.map((d) => (d.send * 60_000) / elapsed)),
+        inPerMinute: median(perWorker.map((d) => (d.toBroker * 60_000) / elapsed)),
+        outPerMinute: median(perWorker.map((d) => (d.fromBroker * 60_000) / elapsed)),
         windowMs: elapsed,
       };
     });

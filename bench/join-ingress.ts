@@ -1,16 +1,18 @@
 import { BenchFleet } from './bench-fleet';
-import { ByteSnapshot, deltaForGroups, snapshot } from './connection-bytes';
+import { BenchBroker, BrokerSetupName } from './broker-setups';
+import { whenQuiet } from './connection-bytes';
 import { median } from './stats';
 import { Variant } from './worker-commands';
 import { CeleryInstall } from '../test/harness/celery';
-import { RabbitMq } from '../test/harness/rabbitmq';
 
 /**
- * After the joiner logs "ready." (mingle done, consumers running), wait this long before reading:
- * the replies it waited for are through the broker by then; the wait catches anything the start
- * sends right after (for the baseline, its first heartbeat events).
+ * After the joiner logs "ready." (mingle done, consumers running), wait this long, then until
+ * the counts stop moving: mingle replies the joiner stopped waiting for still cost the broker,
+ * and the start sends a little right after (for the baseline, its first heartbeat events).
  */
 export const JOIN_SETTLE_MS = 500;
+/** Two equal readings this far apart: nothing of the join is on its way any more. */
+export const JOIN_QUIET_MS = 250;
 /** Length of the idle window that gives a fleet's background rate (heartbeat events every 2 s). */
 export const BACKGROUND_WINDOW_MS = 6_000;
 /**
@@ -20,8 +22,10 @@ export const BACKGROUND_WINDOW_MS = 6_000;
 const JOINER_STOP_GRACE_MS = 0;
 
 export interface JoinSample {
-  /** Everything the joiner's own connections sent, from connect to the read. */
+  /** Everything the joiner sent, over every connection it opened (closed ones included), from connect to the read. */
   readonly joinerBytes: number;
+  /** Connections the joiner opened. */
+  readonly joinerConnections: number;
   /** What the running workers sent during the join window (mingle replies and background). */
   readonly othersBytes: number;
   /** The running workers' idle bytes expected in a window this long (subtracted). */
@@ -32,6 +36,7 @@ export interface JoinSample {
 }
 
 export interface JoinCell {
+  readonly broker: BrokerSetupName;
   readonly celery: string;
   readonly variant: Variant;
   readonly n: number;
@@ -44,39 +49,40 @@ export interface JoinCell {
 }
 
 /** Ingress per millisecond of the fleet while idle, over `windowMs`. */
-export async function backgroundRate(broker: RabbitMq, fleet: BenchFleet, windowMs = BACKGROUND_WINDOW_MS): Promise<number> {
-  const before = await snapshot(broker, fleet.vhost);
+export async function backgroundRate(fleet: BenchFleet, windowMs = BACKGROUND_WINDOW_MS): Promise<number> {
+  const before = fleet.counts().toBroker;
+  const start = Date.now();
   await new Promise((resolve) => setTimeout(resolve, windowMs));
-  const after = await snapshot(broker, fleet.vhost);
-  return deltaForGroups(before, after, fleet.pgids).recv / (after.at - before.at);
+  return (fleet.counts().toBroker - before) / (Date.now() - start);
 }
 
 /**
- * One worker of the fleet's command joins the fleet: broker ingress it causes. The joiner's
- * connections stay open until read, then it is stopped, so the next join meets the same fleet.
- * `before` is the last reading of the fleet (the previous join's `after` serves: the fleet only
- * idled since, which the background rate accounts for over the whole window).
+ * One worker of the fleet's command joins the fleet: broker ingress it causes, counted by the
+ * joiner's proxy and the fleet's. The joiner is stopped once read, so the next join meets the
+ * same fleet. With `check`, the counts are compared with the broker's first.
  */
-export async function measureJoin(
-  broker: RabbitMq, fleet: BenchFleet, joinerTemplate: string, rate: number, before: ByteSnapshot,
-): Promise<{ sample: JoinSample; after: ByteSnapshot }> {
+export async function measureJoin(fleet: BenchFleet, joinerTemplate: string, rate: number, check = false): Promise<JoinSample> {
+  const othersBefore = fleet.counts().toBroker;
+  const start = Date.now();
   const joiner = await fleet.startWorker(joinerTemplate);
   try {
     await new Promise((resolve) => setTimeout(resolve, JOIN_SETTLE_MS));
-    const after = await snapshot(broker, fleet.vhost);
-    const joinerBytes = deltaForGroups(before, after, [joiner.pid]).recv;
-    if (joinerBytes <= 0) throw new Error(`${joiner.nodeName}: no connection of the joiner found in ${fleet.vhost}`);
-    const othersBytes = deltaForGroups(before, after, fleet.pgids).recv;
-    const windowMs = after.at - before.at;
+    await whenQuiet(() => fleet.counts().toBroker + joiner.proxy.bytesToServer, { quietMs: JOIN_QUIET_MS, timeoutMs: 60_000, what: `${fleet.vhost}: join traffic over` });
+    const windowMs = Date.now() - start;
+    const joinerBytes = joiner.proxy.bytesToServer;
+    const othersBytes = fleet.counts().toBroker - othersBefore;
+    if (joinerBytes <= 0) throw new Error(`${joiner.worker.nodeName}: nothing counted on its proxy`);
+    if (check) await fleet.checkCounts([joiner]);
     const othersBackground = rate * windowMs;
-    return { sample: { joinerBytes, othersBytes, othersBackground, total: joinerBytes + othersBytes - othersBackground, windowMs }, after };
+    const total = joinerBytes + othersBytes - othersBackground;
+    return { joinerBytes, joinerConnections: joiner.proxy.connections, othersBytes, othersBackground, total, windowMs };
   } finally {
     await joiner.stop(JOINER_STOP_GRACE_MS);
   }
 }
 
 export interface JoinGridOptions {
-  readonly broker: RabbitMq;
+  readonly broker: BenchBroker;
   readonly install: CeleryInstall;
   readonly variant: Variant;
   readonly n: number;
@@ -86,27 +92,23 @@ export interface JoinGridOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The cells of one fleet (installation, variant, N) for each R. */
+/** The cells of one fleet (broker setup, installation, variant, N) for each R. */
 export async function runJoinCells(options: JoinGridOptions): Promise<JoinCell[]> {
   const { broker, install, variant, n } = options;
-  const vhost = `join-${install.version}-${variant}-n${n}`;
-  const fleet = await BenchFleet.start(broker, install, variant, n, vhost);
+  const fleet = await BenchFleet.start(broker, install, variant, n, `join-${install.version}-${variant}-n${n}`);
   const cells: JoinCell[] = [];
   try {
     // Heartbeat events do not depend on the revoked set: one idle window per fleet.
-    const rate = await backgroundRate(broker, fleet);
+    const rate = await backgroundRate(fleet);
     for (const r of options.rs) {
       const held = await fleet.revokeTo(r);
       const samples: JoinSample[] = [];
-      // A fresh reading after the revokes and their check (inspect replies are fleet traffic).
-      let before = await snapshot(broker, fleet.vhost);
       for (let rep = 1; rep <= options.repetitions; rep++) {
-        const { sample, after } = await measureJoin(broker, fleet, `join-${rep}@%h`, rate, before);
-        samples.push(sample);
-        before = after;
+        // The first join of each fleet is also checked against the broker's own counters.
+        samples.push(await measureJoin(fleet, `join-${rep}@%h`, rate, cells.length === 0 && rep === 1));
       }
-      const cell = { celery: install.version!, variant, n, r, held, samples, median: median(samples.map((s) => s.total)) };
-      options.log?.(`join ${cell.celery} ${variant} N=${n} R=${r}: ${samples.map((s) => Math.round(s.total)).join(', ')} bytes`);
+      const cell = { broker: broker.setup.name, celery: install.version!, variant, n, r, held, samples, median: median(samples.map((s) => s.total)) };
+      options.log?.(`join ${broker.setup.name} ${cell.celery} ${variant} N=${n} R=${r}: ${samples.map((s) => Math.round(s.total)).join(', ')} bytes`);
       cells.push(cell);
     }
   } finally {

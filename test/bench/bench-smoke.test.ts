@@ -1,18 +1,20 @@
 import { readdirSync, readFileSync } from 'fs';
 import { BenchResults, QUICK_PLAN, runBenchmark } from '../../bench/benchmark';
-import { renderReport } from '../../bench/report';
+import { BROKER_SETUPS, BrokerSetupName } from '../../bench/broker-setups';
+import { CHART_VARIANTS, renderJoinChart } from '../../bench/chart';
+import { heading, renderReport } from '../../bench/report';
 import { mostInAnySpan, simulateSpread } from '../../bench/restart-spread';
 import { evaluateTargets } from '../../bench/targets';
 import { celeryInstalls } from '../../test/harness/celery';
 import { HARNESS_MARKER_VAR } from '../../test/harness/reaper';
 
-// The benchmark's smallest cell (N=1, R=0, one Celery installation, one repetition), run through
-// the same code as `npx projen bench`, so the benchmark cannot rot. Structure and physics only:
-// no timing is asserted.
+// The benchmark's smallest cell (N=1, R=0, one Celery installation per broker, one repetition) on
+// RabbitMQ 3 and in a quorum vhost of RabbitMQ 4, run through the same code as `npx projen bench`,
+// so the benchmark cannot rot. Structure and physics only: no timing is asserted.
 
-jest.setTimeout(240_000);
+jest.setTimeout(420_000);
 
-const install = celeryInstalls().find((i) => !i.absent);
+const SETUPS = BROKER_SETUPS.filter((s) => s.name === '3.x' || s.name === 'amazon-mq-4.2/quorum');
 
 /** Live processes tagged by a harness resource (broker, worker, floor consumer) of this test process. */
 function leftovers(): string[] {
@@ -32,64 +34,119 @@ function leftovers(): string[] {
 describe('benchmark smoke run', () => {
   let results: BenchResults;
   let report: string;
+  const cell = (broker: BrokerSetupName, variant: string) => results.join.find((c) => c.broker === broker && c.variant === variant)!;
+  const floor = (broker: BrokerSetupName, kind: string) => results.floors.find((f) => f.broker === broker && f.kind === kind)!;
 
   beforeAll(async () => {
-    if (!install) throw new Error(`no Celery installation: ${celeryInstalls().map((i) => i.absent).join('; ')}`);
-    results = await runBenchmark({ plan: QUICK_PLAN, mode: 'quick', installs: [install], seed: 'smoke', log: () => undefined });
+    const installs = celeryInstalls().filter((i) => !i.absent);
+    if (installs.length === 0) throw new Error(`no Celery installation: ${celeryInstalls().map((i) => i.absent).join('; ')}`);
+    results = await runBenchmark({ plan: QUICK_PLAN, mode: 'quick', setups: SETUPS, installs, oneInstallPerSetup: true, seed: 'smoke', log: () => undefined });
     report = renderReport(results);
-  }, 240_000);
+  }, 420_000);
 
-  test('one join cell per variant, with the joiner\'s bytes counted', () => {
-    expect(results.join.map((c) => [c.variant, c.n, c.r, c.held, c.samples.length])).toEqual([
-      ['baseline', 1, 0, 0, 1],
-      ['generated', 1, 0, 0, 1],
+  test('one join cell per broker and variant, with the joiner\'s bytes counted', () => {
+    expect(results.brokers.map((b) => [b.setup.name, b.celery.length])).toEqual([['3.x', 1], ['amazon-mq-4.2/quorum', 1]]);
+    // The quorum vhost runs a Celery that can consume quorum queues (>= 5.5).
+    expect(Number(results.brokers[1].celery[0].split('.')[1])).toBeGreaterThanOrEqual(5);
+    expect(results.join.map((c) => [c.broker, c.variant, c.n, c.r, c.held, c.samples.length])).toEqual([
+      ['3.x', 'baseline', 1, 0, 0, 1],
+      ['3.x', 'generated', 1, 0, 0, 1],
+      ['amazon-mq-4.2/quorum', 'baseline', 1, 0, 0, 1],
+      ['amazon-mq-4.2/quorum', 'generated', 1, 0, 0, 1],
     ]);
-    for (const cell of results.join) {
-      const [sample] = cell.samples;
+    for (const c of results.join) {
+      const [sample] = c.samples;
       expect(sample.joinerBytes).toBeGreaterThan(0);
-      expect(cell.median).toBe(sample.total);
+      expect(c.median).toBe(sample.total);
       expect(sample.total).toBeCloseTo(sample.joinerBytes + sample.othersBytes - sample.othersBackground, 6);
     }
   });
 
-  test('the generated join costs less than the baseline one (no mingle, gossip or heartbeat events)', () => {
-    const baseline = results.join.find((c) => c.variant === 'baseline')!;
-    const generated = results.join.find((c) => c.variant === 'generated')!;
-    expect(generated.median).toBeLessThan(baseline.median);
-    // With mingle off nobody answers the joiner. An 8-byte AMQP heartbeat frame of the running
-    // worker may fall in the window; a mingle reply, even of an empty set, is hundreds of bytes.
-    expect(generated.samples[0].othersBytes).toBeLessThan(64);
-    // A baseline joiner opens more connections than the consumer one (events, gossip).
-    expect(baseline.samples[0].joinerBytes).toBeGreaterThan(generated.samples[0].joinerBytes);
+  test('the generated join costs less than the baseline one on both brokers (no mingle, gossip or heartbeat events)', () => {
+    for (const broker of ['3.x', 'amazon-mq-4.2/quorum'] as const) {
+      const baseline = cell(broker, 'baseline');
+      const generated = cell(broker, 'generated');
+      expect(generated.median).toBeLessThan(baseline.median);
+      // With mingle off nobody answers the joiner. An 8-byte AMQP heartbeat frame of the running
+      // worker may fall in the window; a mingle reply, even of an empty set, is hundreds of bytes.
+      expect(generated.samples[0].othersBytes).toBeLessThan(64);
+      // A baseline joiner opens more connections than the consumer one (events, gossip).
+      expect(baseline.samples[0].joinerConnections).toBeGreaterThan(generated.samples[0].joinerConnections);
+    }
   });
 
-  test('the physical floor is a real consumer\'s cost and below the baseline join', () => {
-    expect(results.floors).toHaveLength(1);
-    const floor = results.floors[0];
-    expect(floor.celery).toBe(install!.version);
-    // AMQP handshake alone (protocol header, start-ok, tune-ok, open) is a few hundred bytes.
-    expect(floor.median).toBeGreaterThan(200);
-    expect(floor.median).toBeLessThan(results.join.find((c) => c.variant === 'baseline')!.median);
+  test('on quorum queues the generated joiner also declares Celery\'s delayed-delivery topology, on a connection of its own, and no more', () => {
+    const generated = cell('amazon-mq-4.2/quorum', 'generated').samples[0];
+    const consumerFloor = floor('amazon-mq-4.2/quorum', 'consumer').median;
+    const delayedFloor = floor('amazon-mq-4.2/quorum', 'consumer + delayed delivery').median;
+    // The consumer's connection and the one Celery declares its 28 delay queues on.
+    expect(generated.joinerConnections).toBe(2);
+    // 28 queues, exchanges and bindings: kilobytes, more than three times a bare consumer.
+    expect(delayedFloor - consumerFloor).toBeGreaterThan(5_000);
+    expect(generated.joinerBytes).toBeGreaterThan(3 * consumerFloor);
+    // The same declarations a bare kombu consumer makes for them, within 10 %.
+    expect(Math.abs(generated.joinerBytes - delayedFloor)).toBeLessThan(0.1 * delayedFloor);
+    // On RabbitMQ 3 the generated joiner is one consumer connection, at its floor.
+    expect(cell('3.x', 'generated').samples[0].joinerConnections).toBe(1);
+    expect(cell('3.x', 'generated').median).toBeLessThan(3 * floor('3.x', 'consumer').median);
   });
 
-  test('spread and synth ran; targets judged only on what ran', () => {
+  test('the physical floors are real consumers\' costs and below the baseline join', () => {
+    expect(results.floors.map((f) => [f.broker, f.kind, f.samples.length])).toEqual([
+      ['3.x', 'consumer', 1],
+      ['amazon-mq-4.2/quorum', 'consumer', 1],
+      ['amazon-mq-4.2/quorum', 'consumer + delayed delivery', 1],
+    ]);
+    for (const f of results.floors) {
+      // AMQP handshake alone (protocol header, start-ok, tune-ok, open) is a few hundred bytes.
+      expect(f.median).toBeGreaterThan(200);
+      expect(f.median).toBeLessThan(cell(f.broker, 'baseline').median);
+    }
+  });
+
+  test('spread and synth ran; targets judged per broker, only on what ran', () => {
     expect(results.spread.map((s) => [s.scenario, s.instances])).toEqual([['slots', 30], ['listing failed', 30], ['3 fleets, one broker', 30]]);
     expect(results.spread[0].worst).toBeGreaterThanOrEqual(results.spread[0].median);
     expect(results.synth.points).toHaveLength(1);
     expect(results.synth.points[0].resources).toBeGreaterThan(10);
     expect(results.synth.points[0].templateBytes).toBeGreaterThan(1000);
-    expect(results.targets).toHaveLength(6);
-    expect(results.targets.find((t) => t.target.startsWith('Idle'))!.verdict).toBe('NOT RUN');
-    expect(results.targets.find((t) => t.target.startsWith('Generated join ingress'))!.verdict).not.toBe('NOT RUN');
+    // Five broker targets for each of the two brokers, then the spread.
+    expect(results.targets).toHaveLength(11);
+    const verdict = (prefix: string, broker?: BrokerSetupName) => results.targets.find((t) => t.target.startsWith(prefix) && t.broker === broker)!;
+    for (const broker of ['3.x', 'amazon-mq-4.2/quorum'] as const) {
+      expect(verdict('Idle', broker).verdict).toBe('NOT RUN');
+      expect(verdict('Generated join ingress', broker).verdict).toBe('PASS');
+    }
+    expect(verdict('Generated join within', '3.x').verdict).toBe('PASS');
+    // The delay queues make the quorum join more than 3x a bare consumer: the report says so.
+    expect(verdict('Generated join within', 'amazon-mq-4.2/quorum')).toMatchObject({ verdict: 'MISS', detail: expect.stringContaining('delayed-delivery topology') });
+    expect(verdict('Restart spread').verdict).toBe('PASS');
   });
 
-  test('the report has every section and the machine line', () => {
-    for (const heading of ['## 1. Join ingress', '## 2. Restart waves', '## 3. Idle cost', '## 4. Physical floor', '## 5. Restart spread', '## 6. Synth cost', '## Targets']) {
-      expect(report).toContain(heading);
+  test('the report shows both brokers, the machine and the load', () => {
+    for (const section of ['## 1. Join ingress', '## 2. Restart waves', '## 3. Idle cost', '## 4. Physical floor', '## 5. Restart spread', '## 6. Synth cost', '## Targets']) {
+      expect(report).toContain(section);
     }
-    expect(report).toContain(`RabbitMQ ${results.machine.rabbitmq}`);
-    expect(results.machine.rabbitmq).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(report).toContain(`Celery ${install!.version}`);
+    expect(results.brokers.map((b) => b.rabbitmq)).toEqual([expect.stringMatching(/^3\.\d+\.\d+$/), expect.stringMatching(/^4\.\d+\.\d+$/)]);
+    for (const b of results.brokers) {
+      expect(report).toContain(`RabbitMQ ${b.rabbitmq} (\`${b.setup.profile}\`)`);
+      // Side by side: a baseline and a generated column per broker.
+      expect(report).toContain(`| ${heading(b)} baseline | ${heading(b)} generated |`);
+    }
+    expect(report).toMatch(/Load \(1-minute average, \d+ samples over the run\): .* above the \d+ cores in \d+ % of the samples\./);
+    for (const celery of new Set(results.brokers.flatMap((b) => b.celery))) expect(report).toContain(`Celery ${celery}`);
+  });
+
+  test('the chart: an SVG with a panel per broker, both variants, titled axes', async () => {
+    const svg = await renderJoinChart(results);
+    expect(svg).toMatch(/^<svg [^>]*width="\d+" height="\d+"/);
+    for (const text of [
+      'Broker bytes per worker join', 'revoked ids per running worker (R)', 'bytes into the broker per join (log scale)',
+      CHART_VARIANTS.baseline, CHART_VARIANTS.generated, 'worker command', 'Celery',
+      ...results.brokers.map((b) => `RabbitMQ ${b.rabbitmq}`),
+    ]) {
+      expect(svg).toContain(text);
+    }
   });
 
   test('nothing is left running', () => {
@@ -127,22 +184,38 @@ describe('restart spread model', () => {
 
 describe('targets', () => {
   const cell = (variant: 'baseline' | 'generated', n: number, r: number, median: number) =>
-    ({ celery: '5.6.3', variant, n, r, held: r, samples: [], median });
+    ({ broker: '3.x' as const, celery: '5.6.3', variant, n, r, held: r, samples: [], median });
+  const brokers = [{ name: '3.x' as const, celeryVersions: ['5.6.3'] }];
+  const floors = [{ broker: '3.x' as const, celery: '5.6.3', kind: 'consumer' as const, samples: [650], median: 650 }];
 
   test('a generated cell over 16 KB, an uneven grid and a weak incident ratio are misses', () => {
     const join = [cell('baseline', 3, 50_000, 10_000_000), cell('generated', 3, 50_000, 20_000), cell('generated', 1, 0, 700)];
-    const verdicts = evaluateTargets({ join, floors: [{ celery: '5.6.3', samples: [650], median: 650 }], idle: [], spread: [], celeryVersions: ['5.6.3'] });
-    expect(verdicts.map((v) => v.verdict)).toEqual(['MISS', 'MISS', 'MISS', 'NOT RUN', 'NOT RUN', 'MISS']);
+    const verdicts = evaluateTargets({ join, floors, idle: [], spread: [], brokers });
+    expect(verdicts.map((v) => v.verdict)).toEqual(['MISS', 'MISS', 'MISS', 'NOT RUN', 'MISS', 'NOT RUN']);
     expect(verdicts[0].detail).toContain('20,000');
   });
 
   test('a flat, small grid passes', () => {
     const join = [cell('baseline', 3, 50_000, 14_500_000), cell('generated', 3, 50_000, 670), cell('generated', 1, 0, 670)];
     const idle = [
-      { celery: '5.6.3', variant: 'baseline' as const, n: 3, inPerMinute: 12_000, outPerMinute: 30_000, windowMs: 60_000 },
-      { celery: '5.6.3', variant: 'generated' as const, n: 3, inPerMinute: 0, outPerMinute: 0, windowMs: 60_000 },
+      { broker: '3.x' as const, celery: '5.6.3', variant: 'baseline' as const, n: 3, inPerMinute: 12_000, outPerMinute: 30_000, windowMs: 60_000 },
+      { broker: '3.x' as const, celery: '5.6.3', variant: 'generated' as const, n: 3, inPerMinute: 0, outPerMinute: 0, windowMs: 60_000 },
     ];
-    const verdicts = evaluateTargets({ join, floors: [{ celery: '5.6.3', samples: [650], median: 650 }], idle, spread: [], celeryVersions: ['5.6.3'] });
-    expect(verdicts.map((v) => v.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'NOT RUN', 'PASS']);
+    const verdicts = evaluateTargets({ join, floors, idle, spread: [], brokers });
+    expect(verdicts.map((v) => v.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'NOT RUN']);
+  });
+
+  test('each broker is judged on its own cells: a miss on one broker is not hidden by another', () => {
+    const join = [
+      cell('baseline', 3, 50_000, 14_500_000), cell('generated', 3, 50_000, 670), cell('generated', 1, 0, 670),
+      { ...cell('baseline', 3, 50_000, 14_700_000), broker: 'amazon-mq-4.2/quorum' as const },
+      { ...cell('generated', 3, 50_000, 20_000), broker: 'amazon-mq-4.2/quorum' as const },
+    ];
+    const verdicts = evaluateTargets({
+      join, floors, idle: [], spread: [], brokers: [...brokers, { name: 'amazon-mq-4.2/quorum', celeryVersions: ['5.6.3'] }],
+    });
+    const joinMax = verdicts.filter((v) => v.target.startsWith('Generated join ingress'));
+    expect(joinMax.map((v) => [v.broker, v.verdict])).toEqual([['3.x', 'PASS'], ['amazon-mq-4.2/quorum', 'MISS']]);
+    expect(verdicts.filter((v) => v.target.startsWith('N=3')).map((v) => v.verdict)).toEqual(['PASS', 'MISS']);
   });
 });
