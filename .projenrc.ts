@@ -86,7 +86,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['cdk.out/', '.venv-celery/', '.bench/', '/bench-results/', '.jsii.tabl.json'],
+  gitignore: ['cdk.out/', '.venv-celery/', '.bench/', '/bench-results/', '.jsii.tabl.json', '__pycache__/', '*.pyc'],
 
   githubOptions: { mergify: false },
   buildWorkflow: false,
