@@ -757,8 +757,9 @@ export class CeleryMonitoring extends Construct {
   public get alarms(): cloudwatch.IAlarm[] {
     return [
       ...this.brokerAlarms,
-      ...this.fleetAlarmList.flatMap(f => [f.networkOutAlarm, f.workerRestartsAlarm, f.incompatibleCeleryAlarm, f.queueBacklogAlarm, f.queueNoConsumersAlarm]
-        .filter(isDefined)),
+      ...this.fleetAlarmList.flatMap(f => [
+        f.networkOutAlarm, f.workerRestartsAlarm, f.incompatibleCeleryAlarm, f.queueBacklogAlarm, f.queueNoConsumersAlarm,
+      ].filter(isDefined)),
       ...[this.restartSuppressor, this.incidentAlarm, this.brokerDownAlarm].filter(isDefined),
     ];
   }
@@ -942,7 +943,9 @@ export class CeleryMonitoring extends Construct {
       });
     }
 
-    const alarms: CeleryFleetAlarms = { fleet, networkOutAlarm, workerRestartsAlarm, incompatibleCeleryAlarm, queueBacklogAlarm, queueNoConsumersAlarm };
+    const alarms: CeleryFleetAlarms = {
+      fleet, networkOutAlarm, workerRestartsAlarm, incompatibleCeleryAlarm, queueBacklogAlarm, queueNoConsumersAlarm,
+    };
     this.fleetAlarmList.push(alarms);
     if (this.dashboard) {
       const shown = this.queueReader ? fleet.queues.slice(0, MAX_ALARM_METRICS) : [];

@@ -48,8 +48,12 @@ describe.each([['a created broker', created], ['an imported broker with a securi
     const template = Template.fromStack(stack);
     const ingress = template.findResources('AWS::EC2::SecurityGroupIngress');
     expect(Object.values(ingress).map((r: any) => r.Properties)).toEqual([{
-      IpProtocol: 'tcp', FromPort: port, ToPort: port, Description: defaultDescription,
-      GroupId: groupId(stack, brokerGroup!), SourceSecurityGroupId: groupId(stack, client),
+      IpProtocol: 'tcp',
+      FromPort: port,
+      ToPort: port,
+      Description: defaultDescription,
+      GroupId: groupId(stack, brokerGroup!),
+      SourceSecurityGroupId: groupId(stack, client),
     }]);
     template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
       IpProtocol: 'tcp', FromPort: port, ToPort: port, GroupId: groupId(stack, client), DestinationSecurityGroupId: groupId(stack, brokerGroup!),
