@@ -24,5 +24,5 @@ export { BrokerMonitoringUser, CeleryBrokerAccess, CeleryPermissions, WorkerVpcE
 export type {
   BrokerMonitoringUserProps, CeleryBrokerAccessOptions, CeleryBrokerAccessProps, CeleryPermissionsOptions, WorkerVpcEndpointsProps,
 } from './access';
-export { CeleryPlatform } from './patterns';
+export { CeleryCredentials, CeleryPlatform } from './patterns';
 export type { CeleryPlatformFleetOptions, CeleryPlatformProps } from './patterns';

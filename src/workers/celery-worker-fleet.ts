@@ -258,7 +258,8 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
   public readonly stopTimeout: Duration;
 
   private readonly broker: IRabbitMqBroker;
-  private readonly minCapacity: number;
+  /** Fewest instances the group runs (`minCapacity`, default 1). */
+  public readonly minCapacity: number;
 
   /**
    * @param scope Scope in which this fleet is defined
@@ -330,11 +331,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     // and not filtered by security groups.
     securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and package repositories');
     this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
-    if (props.broker.connections.defaultPort) {
-      props.broker.connections.allowDefaultPortFrom(this, 'Celery workers (AMQPS)');
-    } else {
-      props.broker.connections.allowFrom(this, ec2.Port.tcp(props.broker.amqpsPort), 'Celery workers (AMQPS)');
-    }
+    props.broker.allowAmqpsAccessFrom(this, 'Celery workers (AMQPS)');
 
     const { celeryExecutable: _ignored, ...workerOptions } = pickWorkerOptions(props);
     const worker: CeleryWorkerCommandOptions = { ...workerOptions, celeryExecutable: code.celeryExecutable };
