@@ -1,7 +1,8 @@
 /**
- * Makes a synthesized template stable across builds for snapshots: asset hashes (64 hex digits,
- * with an optional .zip/.json suffix) and bootstrap asset bucket names change with every code or
- * bootstrap change, which the snapshot is not about.
+ * Makes a synthesized template stable for snapshots; every snapshot of a template goes through it.
+ * Asset hashes (64 hex digits, with an optional .zip/.json suffix) change with every change of a
+ * bundled handler or of the worker code, and the bootstrap's asset bucket names with the
+ * bootstrap qualifier: neither is what a snapshot is about.
  */
 export function scrubAssets<T>(template: T): T {
   const json = JSON.stringify(template)
