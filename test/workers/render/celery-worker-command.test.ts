@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import { RabbitMqEngineVersion } from '../../../src/broker/rabbitmq-engine-version';
 import { CeleryPool } from '../../../src/workers/render/celery-pool';
 import { CeleryWorkerCommandOptions, DEFAULT_REVOKE_EXPIRES, DEFAULT_REVOKES_MAX, renderCeleryWorkerCommand } from '../../../src/workers/render/celery-worker-command';
 import { renderWorkerServiceUnit } from '../../../src/workers/render/worker-unit';
@@ -30,11 +31,10 @@ function workerOptions(argv: string[]): string[] {
 
 const render = (options: Partial<CeleryWorkerCommandOptions> = {}) => renderCeleryWorkerCommand({ app: 'proj', ...options });
 
+// Rendered inside each test, not at describe time: a mutation tool activates its mutants per test.
 describe('the default command', () => {
-  const { argv, environment } = render();
-
   test('is the whole argv, in order', () => {
-    expect(argv).toEqual([
+    expect(render().argv).toEqual([
       'celery', '-A', 'proj', 'worker', '--loglevel', 'INFO', '--hostname', 'celery@%h', '--pool', 'prefork', '--prefetch-multiplier', '1',
       '--without-mingle', '--without-gossip', '--without-heartbeat', '--', 'task_acks_late=True', 'task_reject_on_worker_lost=True',
     ]);
@@ -43,7 +43,7 @@ describe('the default command', () => {
   test('bounds the revoked sets through the environment: 10,000 ids for one hour', () => {
     expect(DEFAULT_REVOKES_MAX).toBe(10_000);
     expect(DEFAULT_REVOKE_EXPIRES.toSeconds()).toBe(3600);
-    expect(environment).toEqual({ CELERY_WORKER_REVOKES_MAX: '10000', CELERY_WORKER_REVOKE_EXPIRES: '3600' });
+    expect(render().environment).toEqual({ CELERY_WORKER_REVOKES_MAX: '10000', CELERY_WORKER_REVOKE_EXPIRES: '3600' });
   });
 
   test('the bounds reach the unit as Environment= lines, with Celery\'s exact variable names', () => {
@@ -88,6 +88,12 @@ describe('each typed option renders its flag, setting or variable', () => {
     expect(pick(render(options))).toEqual(expected);
   });
 
+  test('without queues, a quorum broker declares only the default queue\'s type (no task_queues)', () => {
+    const settings = settingsOf(renderCeleryWorkerCommand({ app: 'proj' }, { engineVersion: RabbitMqEngineVersion.V4_2 }).argv);
+    expect(settings.task_queues).toBeUndefined();
+    expect(settings.task_default_queue_type).toBe('(string)quorum');
+  });
+
   test('no settings at all: no "--"', () => {
     expect(render({ acksLate: false }).argv).not.toContain('--');
   });
@@ -95,7 +101,11 @@ describe('each typed option renders its flag, setting or variable', () => {
 
 describe('every refusal of the worker command', () => {
   test.each<[string, Partial<CeleryWorkerCommandOptions>, RegExp]>([
-    ['app not a module path', { app: 'proj; rm -rf /' }, /^app: "proj; rm -rf \/" is not a Celery application; give a Python module path/],
+    ['app not a module path', { app: 'proj; rm -rf /' }, /^app: "proj; rm -rf \/" is not a Celery application; give a Python module path such as "proj" or "proj\.celery:app" \(letters, digits and _, separated by dots, optionally :attribute\)\.$/],
+    ['app starting with a digit', { app: '1proj' }, /^app: "1proj" is not a Celery application/],
+    ['app ending with a colon', { app: 'proj:' }, /^app: "proj:" is not a Celery application/],
+    ['app attribute path with a digit first', { app: 'proj.celery:app.1x' }, /^app: "proj\.celery:app\.1x" is not a Celery application/],
+    ['app not a string (a JavaScript or Python caller)', { app: undefined as unknown as string }, /^app: undefined is not a Celery application/],
     ['app empty', { app: '' }, /^app: "" is not a Celery application/],
     ['celeryExecutable with a NUL', { celeryExecutable: '/bin/celery\0' }, /^celeryExecutable: ".*" is not allowed; it holds a NUL character/],
     ['queue token', { queues: [Token.asString({ Ref: 'Q' })] }, /^queues: a CloudFormation value \(token\) is not accepted as a queue name/],
@@ -118,6 +128,7 @@ describe('every refusal of the worker command', () => {
     ['timeLimit token', { timeLimit: Duration.seconds(Token.asNumber({ Ref: 'T' })) }, /^timeLimit: a CloudFormation value \(token\) is not accepted/],
     ['softTimeLimit below a second', { softTimeLimit: Duration.millis(500) }, /^softTimeLimit: .* is not allowed/],
     ['revokeExpires below a second', { revokeExpires: Duration.millis(999) }, /^revokeExpires: .* is not allowed; use whole seconds/],
+    ['revokeExpires of zero', { revokeExpires: Duration.seconds(0) }, /^revokeExpires: .* is not allowed; use whole seconds, at least 1 second\./],
     ['softTimeLimit not shorter', { timeLimit: Duration.minutes(5), softTimeLimit: Duration.minutes(5) }, /^softTimeLimit: 300 s must be shorter than timeLimit \(300 s\)/],
     ['mingle without acknowledgement', { enableMingle: true }, /^enableMingle: true needs acknowledgeMingleBrokerTraffic: true/],
     ['extraArguments --statedb', { extraArguments: ['--statedb', '/var/lib/celery/state'] }, /^extraArguments: "--statedb" "\/var\/lib\/celery\/state" is not allowed in a worker fleet: a state database persists the revoked set/],
@@ -141,6 +152,7 @@ describe('every refusal of the worker command', () => {
       revokeExpires: Duration.seconds(1),
     })).not.toThrow();
     expect(() => render({ pool: CeleryPool.SOLO, concurrency: 1 })).not.toThrow();
+    expect(() => render({ app: 'proj.celery:app.attr' })).not.toThrow();
     expect(() => render({ enableMingle: true, acknowledgeMingleBrokerTraffic: true })).not.toThrow();
   });
 });
