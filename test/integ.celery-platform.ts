@@ -15,7 +15,7 @@ import { CeleryExampleStack } from '../example/celery-example-stack';
  * 2. a task sent to each queue is consumed and run by that queue's fleet: the probe publishes
  *    Celery protocol v2 messages over the RabbitMQ management API and waits for the results the
  *    workers send back through rpc:// (the probe runs against a local RabbitMQ and real Celery
- *    workers in test/patterns/celery-task-probe.test.ts);
+ *    workers in test/patterns/celery-task-probe.e2e.test.ts);
  * 3. every alarm of the platform exists and is OK (cloudwatch:DescribeAlarms, polled: alarms start
  *    in INSUFFICIENT_DATA, and the restart signal is in ALARM for 30 minutes after the broker's
  *    creation). The query names the alarms and expects exactly that many, each OK, so the order

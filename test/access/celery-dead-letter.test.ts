@@ -4,7 +4,7 @@ import {
 } from '../../src/access/celery-dead-letter';
 
 // The pure rules both the construct and the broker-user handler use. What RabbitMQ does with them
-// is shown against real brokers in broker-user-rabbitmq.test.ts and poison-task-rabbitmq.test.ts.
+// is shown against real brokers in broker-user-rabbitmq.e2e.test.ts and poison-task-rabbitmq.e2e.test.ts.
 
 describe('dead-letter rules', () => {
   test('the policy: delivery limit, dead-letter exchange, at-least-once, on quorum queues only', () => {

@@ -10,7 +10,7 @@ import { DoctorFacts } from '../../src/doctor/facts';
 import { metricsChecks } from '../../src/doctor/metrics-checks';
 
 /**
- * What moto_server cannot emulate (see aws-moto.test.ts), with client mocks: a broker whose
+ * What moto_server cannot emulate (see aws-moto.e2e.test.ts), with client mocks: a broker whose
  * engine, instance type and configuration changes wait for a reboot, and Auto Scaling launch
  * activities lined up with an ingress peak.
  */

@@ -3,7 +3,7 @@ import { freePortRange, portIsFree } from '../harness/ports';
 import { pollUntil, Reaper, withTimeout } from '../harness/reaper';
 
 /**
- * A private `moto_server` (AWS API emulator, see /work/shared/notes/aws-lint-and-emulation.md)
+ * A private `moto_server` (AWS API emulator; test/harness/README.md says what it does and does not emulate)
  * on a free loopback port, for tests where real HTTP and real SDK clients matter. Tagged with a
  * reaper marker, so a crashed test process cannot leave it running.
  */

@@ -1,4 +1,4 @@
-// Started by harness.test.ts and then SIGKILLed: shows that a test process that dies without
+// Started by harness.e2e.test.ts and then SIGKILLed: shows that a test process that dies without
 // its afterAll leaves no broker, epmd or worker behind.
 import { celeryInstalls, startWorker } from './celery';
 import { startRabbitMq } from './rabbitmq';

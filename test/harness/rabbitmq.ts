@@ -11,8 +11,8 @@ import { runCommand } from './run-command';
 /**
  * A private RabbitMQ node for one test file: its own directory (owned by `rabbitmq`), cookie,
  * node name, epmd port and loopback-only listeners, so parallel suites never meet.
- * Profile `3.x` is Debian 12's `rabbitmq-server` 3.10 (see
- * /work/shared/notes/local-rabbitmq-and-celery.md); the `amazon-mq-4.x` profiles are RabbitMQ 4.0.5
+ * Profile `3.x` is Debian 12's `rabbitmq-server` 3.10 (installed by scripts/install-test-deps.sh);
+ * the `amazon-mq-4.x` profiles are RabbitMQ 4.0.5
  * of the Debian 13 root (rabbitmq4-root.ts), configured the way Amazon MQ runs those versions.
  */
 

@@ -7,7 +7,7 @@ import { join, resolve } from 'path';
  * The Debian 13 directory root that scripts/install-test-deps.sh builds: RabbitMQ 4.0.5 on Erlang 27
  * and Celery 5.5.2 on Python 3.13, beside the host's Debian 12 packages (RabbitMQ 3.10.8, Celery
  * 5.2.6). Processes run in it through chroot(8) and share the host's network, so brokers listen on
- * the host's loopback and host clients reach them. See /work/shared/notes/rabbitmq-4-local.md.
+ * the host's loopback and host clients reach them (scripts/install-test-deps.sh builds it).
  */
 export const RABBITMQ4_ROOT = process.env.CDK_CELERY_RABBITMQ4_ROOT ?? '/opt/cdk-celery-test/rabbitmq4-root';
 

@@ -1,7 +1,7 @@
 /**
  * The publisher's decisions, with in-memory stand-ins for Amazon MQ, Secrets Manager, CloudWatch
  * and the management API (a local HTTP server answering like RabbitMQ). The real wire is tested
- * in broker-metrics-publisher-rabbitmq.test.ts.
+ * in broker-metrics-publisher-rabbitmq.e2e.test.ts.
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';

@@ -8,6 +8,7 @@ import { CeleryMonitoring, CeleryMonitoringProps } from '../../src/monitoring';
 import { CeleryWorkerFleet, WorkerCode } from '../../src/workers';
 import { importedBroker, stackWithBroker } from '../broker/broker-fixture';
 import { nagFindings as nagFindingsOf } from '../nag';
+import { scrubAssets } from '../scrub-assets';
 import { APP_DIR } from '../workers/fleet-fixture';
 
 /** A real worker fleet of `maxCapacity` instances; monitoring reads its group name, size and queues. */
@@ -96,5 +97,5 @@ export function nagFindings(built: MonitoredStack): string[] {
 export function monitoringResources(template: Template): { [id: string]: any } {
   const resources = Object.fromEntries(Object.entries(template.toJSON().Resources as { [id: string]: any })
     .filter(([id]) => id.startsWith('Monitoring')));
-  return JSON.parse(JSON.stringify(resources, null, 1).replace(/[0-9a-f]{64}(\.zip|\.json)?/g, '<asset-hash>$1'));
+  return scrubAssets(resources);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { accessResourceProperties } from './fixtures/access-resource';
+import { isRefusedPassword } from './fixtures/authenticate-user';
 import { KNOWN_HASHES } from './fixtures/rabbitmq-password-hashes';
 import { CeleryBrokerAccessOptions } from '../../src/access';
 import { brokerUserPhysicalId, BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
@@ -56,13 +57,18 @@ describeEachRabbitMqProfile((profile) => {
     return response.status;
   }
 
-  /** Whether RabbitMQ accepts the password for AMQP (rabbitmqctl authenticate_user). */
+  /**
+   * Whether RabbitMQ accepts the password for AMQP (rabbitmqctl authenticate_user). Only a refusal
+   * (exit 65, "invalid credentials") means no; any other failure of rabbitmqctl (node down, timeout)
+   * fails the test instead of passing for a refused password.
+   */
   async function authenticates(username: string, password: string): Promise<boolean> {
     try {
       await broker().ctl(['authenticate_user', username, password]);
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      if (isRefusedPassword(error, username)) return false;
+      throw error;
     }
   }
 

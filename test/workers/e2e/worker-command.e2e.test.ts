@@ -1,9 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import { fleetWorkerCommand, renderedWorkerCommand } from './fleet-command';
 import { CeleryPool } from '../../../src/workers/render';
+import { celeryVersionAtLeast } from '../../../src/workers/render/broker-settings';
 import { CeleryWorkerCommandOptions } from '../../../src/workers/render/celery-worker-command';
 import {
-  CeleryInstall, WorkerCommandLine, eventsFile, inspect, ping, readEvents, sendTasks, startWorker, stopAllWorkers, testEachCelery,
+  CeleryInstall, WorkerCommandLine, eventsFile, inspect, ping, readEvents, revokeRandomIds, sendTasks, startWorker, stopAllWorkers, testEachCelery,
 } from '../../harness/celery';
 import { producerConfigure } from '../../harness/client-settings';
 import { describeEachRabbitMqProfile, rabbitMqForThisFile } from '../../harness/rabbitmq';
@@ -126,6 +127,7 @@ describeEachRabbitMqProfile((profile) => {
         // Settings after `--` reach the task's own attributes (what the worker acks by), not only app.conf.
         expect(report).toMatchObject({ acks_late: variant.acksLate, reject_on_worker_lost: variant.acksLate });
         if (variant.options.settings?.broker_heartbeat) expect((report.conf as { broker_heartbeat: unknown }).broker_heartbeat).toBe(30);
+        if (variant.options.settings?.worker_lost_wait) expect((report.conf as { worker_lost_wait: unknown }).worker_lost_wait).toBe(20);
 
         if (variant.options.enableRemoteControl === false) {
           expect((report.conf as { worker_enable_remote_control: unknown }).worker_enable_remote_control).toBe(false);
@@ -147,6 +149,47 @@ describeEachRabbitMqProfile((profile) => {
         expect(await worker.stop()).toEqual({ code: 0, signal: null });
       }, undefined, { profile });
     }
+
+    // Gossip consumes every other worker's events through a queue of its own (`celeryev.<uuid>`);
+    // with --without-gossip the worker declares none.
+    testEachCelery('gossip off: no event queue; gossip on: one', async (install) => {
+      for (const [index, enableGossip] of [[0, false], [1, true]] as const) {
+        const vhost = `gossip-${index}-${install.version}`;
+        await broker().addVhost(vhost);
+        const options: Partial<CeleryWorkerCommandOptions> = { pool: CeleryPool.SOLO, enableGossip, queues: [`gossip${index}`] };
+        const command = fleetWorkerCommand({ ...options, hostname: `gossip${index}-${install.version}@%h` }, profile);
+        expect(command.argv.includes('--without-gossip')).toBe(!enableGossip);
+        const worker = startWorker({ install, command, brokerUrl: broker().amqpUrl('guest', 'guest', vhost) });
+        try {
+          await worker.waitReady(60_000);
+          const queues = (await broker().ctl(['list_queues', '-q', '-p', vhost, 'name'])).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('celeryev.'));
+          expect({ enableGossip, eventQueues: queues.length }).toEqual({ enableGossip, eventQueues: enableGossip ? 1 : 0 });
+        } finally {
+          await worker.stop();
+        }
+      }
+    }, undefined, { profile });
+
+    // The revoked-set bounds are environment variables Celery >= 5.3 reads at import
+    // (celery.worker.state); 5.2 keeps its built-in 50,000, which the README states.
+    testEachCelery('the revoked set keeps at most revokesMax ids (Celery >= 5.3)', async (install) => {
+      const vhost = `revokes-${install.version}`;
+      await broker().addVhost(vhost);
+      const brokerUrl = broker().amqpUrl('guest', 'guest', vhost);
+      const command = fleetWorkerCommand({ queues: ['revokes'], revokesMax: 25, revokeExpires: Duration.hours(1), hostname: `revokes-${install.version}@%h` }, profile);
+      expect(command.environment).toEqual({ CELERY_WORKER_REVOKES_MAX: '25', CELERY_WORKER_REVOKE_EXPIRES: '3600' });
+      const worker = startWorker({ install, command, brokerUrl });
+      try {
+        await worker.waitReady(60_000);
+        const configure = producerConfigure(profile, ['revokes']);
+        await revokeRandomIds(install, 100, { brokerUrl, configure, chunk: 50 });
+        const sizes = await inspect<number>(install, 'revoked', { brokerUrl, configure, nodes: [worker.nodeName], timeoutSeconds: 30 });
+        const honoursEnvironment = celeryVersionAtLeast(install.version!, '5.3');
+        expect({ version: install.version, kept: sizes[worker.nodeName] }).toEqual({ version: install.version, kept: honoursEnvironment ? 25 : 100 });
+      } finally {
+        await worker.stop();
+      }
+    }, undefined, { profile });
 
     // Negative control: the same check fails when one generated flag is misspelt.
     testEachCelery('a misspelt flag fails the check', async (install) => {
