@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { RabbitMqEngineVersion } from '../src/broker';
-import { CeleryPlatform } from '../src/patterns';
+import { CeleryCredentials, CeleryPlatform } from '../src/patterns';
 import { WorkerCode } from '../src/workers';
 
 /**
@@ -65,7 +65,7 @@ export class CeleryExampleStack extends Stack {
       vpc: this.vpc,
       brokerOptions: props.engineVersion ? { engineVersion: props.engineVersion } : undefined,
       // shop.py returns results over the broker (result_backend rpc://): its reply queues must be allowed.
-      applicationUserOptions: { enableRpcResultBackend: true },
+      credentials: CeleryCredentials.applicationUser({ enableRpcResultBackend: true }),
       // One topic for the example: pages (ingress storm, broker down) and tickets (every other alarm).
       monitoringOptions: { pagingTopic: this.alarmTopic, ticketingTopic: this.alarmTopic },
       fleets: {

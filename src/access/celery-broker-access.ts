@@ -155,9 +155,10 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
   public readonly deadLetterQueue?: string;
   /** Redeliveries before a task is dead-lettered, or undefined without a `deadLetterQueue`. */
   public readonly deliveryLimit?: number;
+  /** Whether the user may use Celery remote control and monitoring (`enableRemoteControl`, default true). */
+  public readonly enableRemoteControl: boolean;
 
   private readonly queues: string[] = [];
-  private readonly enableRemoteControl?: boolean;
   private readonly enableRpcResultBackend?: boolean;
 
   /**
@@ -181,7 +182,7 @@ export class CeleryBrokerAccess extends Construct implements ec2.IConnectable {
     if (!adminCredentials) {
       throw new ValidationError(this, 'adminCredentials: not given and the broker has no credentials (it was imported without them); pass the admin credentials secret (JSON "username", "password").');
     }
-    this.enableRemoteControl = props.enableRemoteControl;
+    this.enableRemoteControl = props.enableRemoteControl ?? true;
     this.enableRpcResultBackend = props.enableRpcResultBackend;
     this.defaultQueueType = this.chooseDefaultQueueType(props.broker.engineVersion, props.defaultQueueType);
     if (this.defaultQueueType?.name === CeleryQueueType.QUORUM.name) {

@@ -4,7 +4,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RabbitMqBrokerAttributes } from './rabbitmq-broker-attributes';
 import { RabbitMqBrokerBase } from './rabbitmq-broker-base';
-import { AMQPS_PORT } from './rabbitmq-broker-ports';
 import { validateBrokerName, validateEndpointHost, validateEngineVersion } from './rabbitmq-broker-rules';
 import { RabbitMqEngineVersion } from './rabbitmq-engine-version';
 import { validateIn, ValidationError } from '../private/validation-error';
@@ -47,7 +46,7 @@ export class ImportedRabbitMqBroker extends RabbitMqBrokerBase {
     this.endpointHost = attrs.endpointHost ?? `${attrs.brokerId}.mq.${stack.region}.${stack.urlSuffix}`;
     this.connections = new ec2.Connections({
       securityGroups: attrs.securityGroups ?? [],
-      defaultPort: ec2.Port.tcp(AMQPS_PORT),
+      defaultPort: ec2.Port.tcp(this.amqpsPort),
     });
     this.credentials = attrs.credentials;
     this.consumerTimeout = attrs.consumerTimeout;

@@ -27,8 +27,8 @@ export const BROKER_METRICS_PERIOD = Duration.minutes(1);
 
 /**
  * Shared implementation of `IRabbitMqBroker` for created and imported brokers: the metric helpers
- * (namespace `AWS/AmazonMQ`, dimension `Broker` = broker name, 1-minute period) and
- * `grantReadCredentials`.
+ * (namespace `AWS/AmazonMQ`, dimension `Broker` = broker name, 1-minute period), the port helpers
+ * (`allowAmqpsAccessFrom`, `allowManagementAccessFrom`) and `grantReadCredentials`.
  */
 export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBroker {
   public abstract readonly brokerId: string;
@@ -230,6 +230,29 @@ export abstract class RabbitMqBrokerBase extends Resource implements IRabbitMqBr
    */
   public metricQueueConsumerCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.queueMetric('ConsumerCount', cloudwatch.Stats.MINIMUM, queueName, virtualHost, props);
+  }
+
+  /**
+   * Let a client reach the broker's AMQPS port (`amqpsPort`) through `connections`: an ingress
+   * rule on the broker's security groups, and an egress rule on the client's groups that restrict
+   * outbound traffic.
+   *
+   * @param peer The client to allow, for example a worker fleet or a service that sends tasks
+   * @param description Description of the rules (default `Celery clients (AMQPS)`)
+   */
+  public allowAmqpsAccessFrom(peer: ec2.IConnectable, description?: string): void {
+    this.connections.allowFrom(peer, ec2.Port.tcp(this.amqpsPort), description ?? 'Celery clients (AMQPS)');
+  }
+
+  /**
+   * Let a client reach the RabbitMQ management console and API (`managementPort`, HTTPS), for
+   * example an administration host or a function that manages vhosts and users. Closed by default.
+   *
+   * @param peer The client to allow, for example a bastion host or a function in the VPC
+   * @param description Description of the rules (default `RabbitMQ management console and API`)
+   */
+  public allowManagementAccessFrom(peer: ec2.IConnectable, description?: string): void {
+    this.connections.allowFrom(peer, ec2.Port.tcp(this.managementPort), description ?? 'RabbitMQ management console and API');
   }
 
   /**

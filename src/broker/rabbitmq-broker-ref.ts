@@ -202,6 +202,27 @@ export interface IRabbitMqBroker extends IResource, ec2.IConnectable {
   metricQueueConsumerCount(queueName: string, virtualHost?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
   /**
+   * Let a client reach the broker's AMQPS port (`amqpsPort`) through `connections`: an ingress
+   * rule on the broker's security groups, and an egress rule on the client's groups that restrict
+   * outbound traffic. A broker without security groups (publicly accessible, or imported without
+   * them) gets no ingress rule.
+   *
+   * @param peer The client to allow, for example a worker fleet or a service that sends tasks
+   * @param description Description of the rules (default `Celery clients (AMQPS)`)
+   */
+  allowAmqpsAccessFrom(peer: ec2.IConnectable, description?: string): void;
+
+  /**
+   * Let a client reach the RabbitMQ management console and API (`managementPort`, HTTPS) through
+   * `connections`, like `allowAmqpsAccessFrom`. Closed by default.
+   *
+   * @param peer The client to allow, for example an administration host or a function that
+   * manages vhosts and users
+   * @param description Description of the rules (default `RabbitMQ management console and API`)
+   */
+  allowManagementAccessFrom(peer: ec2.IConnectable, description?: string): void;
+
+  /**
    * Grant read access to the administrator credentials secret.
    * Throws if the broker was imported without one.
    *

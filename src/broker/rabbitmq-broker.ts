@@ -9,7 +9,6 @@ import { ConfigurationChangePolicy } from './configuration-change-policy';
 import { ImportedRabbitMqBroker } from './imported-rabbitmq-broker';
 import { RabbitMqBrokerAttributes } from './rabbitmq-broker-attributes';
 import { RabbitMqBrokerBase } from './rabbitmq-broker-base';
-import { AMQPS_PORT, MANAGEMENT_PORT } from './rabbitmq-broker-ports';
 import { IRabbitMqBroker } from './rabbitmq-broker-ref';
 import {
   selectBrokerSubnets, validateBrokerName, validateEngineAndInstance, validateEngineVersion, validateInstanceType,
@@ -345,19 +344,8 @@ export class RabbitMqBroker extends RabbitMqBrokerBase {
     }
   }
 
-  /**
-   * Open the RabbitMQ management console and API (HTTPS, port 443) to a peer, for example an
-   * administration host or a function that manages vhosts and users. Closed by default.
-   *
-   * @param peer The client to allow, for example a bastion host or a function in the VPC
-   * @param description Description of the ingress rule (default `RabbitMQ management console and API`)
-   */
-  public allowManagementAccessFrom(peer: ec2.IConnectable, description?: string): void {
-    this.connections.allowFrom(peer, ec2.Port.tcp(MANAGEMENT_PORT), description ?? 'RabbitMQ management console and API');
-  }
-
   private placeInNetwork(props: RabbitMqBrokerProps): { connections: ec2.Connections; subnetIds?: string[]; securityGroupIds?: string[] } {
-    const defaultPort = ec2.Port.tcp(AMQPS_PORT);
+    const defaultPort = ec2.Port.tcp(this.amqpsPort);
     if (this.publiclyAccessible) {
       for (const [prop, value] of [['vpc', props.vpc], ['vpcSubnets', props.vpcSubnets], ['securityGroups', props.securityGroups]] as const) {
         if (value !== undefined) {

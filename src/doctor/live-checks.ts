@@ -120,16 +120,23 @@ export function liveChecks(facts: DoctorFacts): Finding[] {
     return { severity: 'ok', title: 'queue types fit the engine', evidence: desc };
   });
 
-  // Transient non-exclusive queues: RabbitMQ 4.3 refuses to declare them.
+  // Transient non-exclusive queues: RabbitMQ 4.3 refuses to declare them, so the workers that
+  // declare them cannot start there. On 4.0 to 4.2 that is the next upgrade (Amazon MQ reaches 4.3
+  // only from 4.2); on 3.x a later one.
   const transient = live.queues.filter((q) => !q.durable && !q.exclusive);
   const is43 = engine ? engine[0] > 4 || (engine[0] === 4 && engine[1] >= 3) : false;
+  const is4 = engine ? engine[0] >= 4 : false;
   out.push(transient.length > 0 ? {
     check: 'live.transient-queues',
     section: 'live',
     subject: brokerSubject,
-    severity: is43 ? 'critical' : 'low',
+    severity: is43 ? 'critical' : is4 ? 'medium' : 'low',
     title: `${formatCount(transient.length)} transient non-exclusive queue(s)${is43 ? '' : ': RabbitMQ 4.3 refuses them'}`,
-    evidence: [listSome(transient.map((q) => q.name), 5), 'Celery\'s remote-control (*.celery.pidbox) and event (celeryev.*) queues are transient unless made exclusive'],
+    evidence: [
+      listSome(transient.map((q) => q.name), 5),
+      'Celery\'s remote-control (*.celery.pidbox) and event (celeryev.*) queues are transient unless made exclusive',
+      ...(is4 && !is43 ? [`on RabbitMQ ${engine!.slice(0, 2).join('.')}, the upgrade to 4.3 is the next one: workers that declare them would not start there`] : []),
+    ],
     fix: `control_queue_exclusive = True and event_queue_exclusive = True (Celery >= ${CELERY_VERSIONS.exclusiveControlQueues}) before moving to 4.3.`,
   } : {
     check: 'live.transient-queues',

@@ -154,7 +154,7 @@ export class BrokerMetricsPublisher extends Construct implements ec2.IConnectabl
         allowAllOutbound: false,
       });
       securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the broker management API and AWS APIs (Amazon MQ, CloudWatch, Secrets Manager)');
-      props.broker.connections.allowFrom(securityGroup, ec2.Port.tcp(props.broker.managementPort), 'RabbitMQ management API from the cdk-celery metrics publisher');
+      props.broker.allowManagementAccessFrom(securityGroup, 'RabbitMQ management API from the cdk-celery metrics publisher');
     }
     this.connections = new ec2.Connections({ securityGroups: securityGroup ? [securityGroup] : [] });
 

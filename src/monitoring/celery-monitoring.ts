@@ -244,6 +244,8 @@ export class CeleryMonitoring extends Construct {
   public readonly queueMetrics: QueueMetricsSource;
   /** Virtual host of the fleets' queues. */
   public readonly queueVirtualHost: string;
+  /** Prefix of every alarm name and the default dashboard name (`alarmNamePrefix`, default `<brokerName>-celery`). */
+  public readonly alarmNamePrefix: string;
   /** Broker `NetworkIn` per minute above what the fleets explain (dimension `Broker` or `BrokerId`). */
   public readonly brokerIngressAlarm?: cloudwatch.Alarm;
   /** Broker `NetworkIn` above its learned band; only with `ingressAnomalyDetection`. */
@@ -286,7 +288,6 @@ export class CeleryMonitoring extends Construct {
 
   private readonly thresholds: ResolvedAlarmThresholds;
   private readonly overrides: CeleryAlarmOverrides;
-  private readonly namePrefix: string;
   private readonly pagingActions: cloudwatch.IAlarmAction[];
   private readonly ticketingActions: cloudwatch.IAlarmAction[];
   private readonly notifyOnOk: boolean;
@@ -307,7 +308,7 @@ export class CeleryMonitoring extends Construct {
     validateIn(this, () => validateOverrides(this.overrides));
     this.broker = props.broker;
     this.createdBroker = props.broker instanceof RabbitMqBroker ? props.broker : undefined;
-    this.namePrefix = props.alarmNamePrefix ?? `${props.broker.brokerName}-celery`;
+    this.alarmNamePrefix = props.alarmNamePrefix ?? `${props.broker.brokerName}-celery`;
     this.notifyOnOk = props.notifyOnOk ?? true;
     this.queueVirtualHost = props.queueVirtualHost ?? '/';
 
@@ -756,8 +757,9 @@ export class CeleryMonitoring extends Construct {
   public get alarms(): cloudwatch.IAlarm[] {
     return [
       ...this.brokerAlarms,
-      ...this.fleetAlarmList.flatMap(f => [f.networkOutAlarm, f.workerRestartsAlarm, f.incompatibleCeleryAlarm, f.queueBacklogAlarm, f.queueNoConsumersAlarm]
-        .filter(isDefined)),
+      ...this.fleetAlarmList.flatMap(f => [
+        f.networkOutAlarm, f.workerRestartsAlarm, f.incompatibleCeleryAlarm, f.queueBacklogAlarm, f.queueNoConsumersAlarm,
+      ].filter(isDefined)),
       ...[this.restartSuppressor, this.incidentAlarm, this.brokerDownAlarm].filter(isDefined),
     ];
   }
@@ -941,7 +943,9 @@ export class CeleryMonitoring extends Construct {
       });
     }
 
-    const alarms: CeleryFleetAlarms = { fleet, networkOutAlarm, workerRestartsAlarm, incompatibleCeleryAlarm, queueBacklogAlarm, queueNoConsumersAlarm };
+    const alarms: CeleryFleetAlarms = {
+      fleet, networkOutAlarm, workerRestartsAlarm, incompatibleCeleryAlarm, queueBacklogAlarm, queueNoConsumersAlarm,
+    };
     this.fleetAlarmList.push(alarms);
     if (this.dashboard) {
       const shown = this.queueReader ? fleet.queues.slice(0, MAX_ALARM_METRICS) : [];
@@ -996,7 +1000,7 @@ export class CeleryMonitoring extends Construct {
 
   /** `<prefix>-<suffix>`, within CloudWatch's 255 characters. */
   private alarmName(suffix: string): string {
-    const name = `${this.namePrefix}-${suffix}`;
+    const name = `${this.alarmNamePrefix}-${suffix}`;
     if (!Token.isUnresolved(name) && name.length > MAX_ALARM_NAME_LENGTH) {
       throw new ValidationError(this, `alarmNamePrefix: the alarm name ${JSON.stringify(name)} has ${name.length} characters; CloudWatch allows `
         + `${MAX_ALARM_NAME_LENGTH}. Use an alarmNamePrefix of at most ${MAX_ALARM_NAME_LENGTH - 1 - suffix.length} characters for this alarm`
@@ -1007,7 +1011,7 @@ export class CeleryMonitoring extends Construct {
 
   /** The dashboard name: letters, digits, `-` and `_`, at most 255 characters. */
   private dashboardName(given: string | undefined): string {
-    const name = given ?? this.namePrefix;
+    const name = given ?? this.alarmNamePrefix;
     if (!Token.isUnresolved(name) && !DASHBOARD_NAME_FORMAT.test(name)) {
       throw new ValidationError(this, `${given !== undefined ? 'dashboardName' : 'alarmNamePrefix (the default dashboardName)'}: ${JSON.stringify(name)} `
         + 'is not a dashboard name CloudWatch accepts; use 1 to 255 letters, digits, - and _.');
@@ -1026,7 +1030,7 @@ export class CeleryMonitoring extends Construct {
       throw new ValidationError(this, `${kind}Actions and ${kind}Topic are both set; set one: ${kind}Topic is notified through an SnsAction, ${kind}Actions replace it`);
     }
     if (actions) return { topic: undefined, actions: [...actions] };
-    const created = topic ?? new sns.Topic(this, topicId, { displayName: topicDisplayName(displayName, this.namePrefix), enforceSSL: true });
+    const created = topic ?? new sns.Topic(this, topicId, { displayName: topicDisplayName(displayName, this.alarmNamePrefix), enforceSSL: true });
     return { topic: created, actions: [new cw_actions.SnsAction(created)] };
   }
 

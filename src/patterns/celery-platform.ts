@@ -4,7 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { CeleryBrokerAccess, CeleryBrokerAccessOptions } from '../access/celery-broker-access';
+import { CeleryCredentials } from './celery-credentials';
+import { CeleryBrokerAccess } from '../access/celery-broker-access';
 import { RabbitMqBroker, RabbitMqBrokerOptions } from '../broker/rabbitmq-broker';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { CeleryFleetAlarms, CeleryMonitoring, CeleryMonitoringOptions } from '../monitoring/celery-monitoring';
@@ -89,7 +90,7 @@ export interface CeleryPlatformProps {
    * A name is 1 to 32 letters, digits, `_` and `-`, starting with a letter. It is the fleet's
    * construct id (so changing it replaces the fleet's Auto Scaling group) and part of its alarm
    * names and dashboard titles. Give each fleet its `queues`: the application user is allowed
-   * exactly the fleets' queues (plus `applicationUserOptions.taskQueues`), and a fleet without
+   * exactly the fleets' queues (plus the `taskQueues` of `CeleryCredentials.applicationUser`), and a fleet without
    * queues is taken to consume `celery` (with a warning). A queue consumed by two fleets gets a
    * warning too.
    * @default - no fleet: add them with `addFleet`
@@ -97,33 +98,17 @@ export interface CeleryPlatformProps {
   readonly fleets?: { [name: string]: CeleryPlatformFleetOptions };
 
   /**
-   * Create a Celery vhost and a least-privilege application user on the broker
-   * (`CeleryBrokerAccess`), and connect every fleet with that user. The user may only use the
-   * queues of the fleets (those added later too), their exchanges and Celery's control
-   * resources, and cannot use the management API.
-   *
-   * Set it to false to connect the fleets with the broker's administrator credentials instead
-   * (a warning is added), or give `credentials`.
-   * @default - true, unless `credentials` is given
+   * Who every fleet connects as:
+   * - `CeleryCredentials.applicationUser(options)`: a Celery vhost and a least-privilege
+   *   application user that the platform creates (`CeleryBrokerAccess`). The user may only use the
+   *   queues of the fleets (those added later too), their exchanges and Celery's control
+   *   resources, and cannot use the management API.
+   * - `CeleryCredentials.fromSecret(secret)`: a user that already exists on the broker.
+   * - `CeleryCredentials.brokerAdministrator()`: the broker's administrator (a warning is added).
+   * @default CeleryCredentials.applicationUser() - vhost `celery`, user `celery`, remote control
+   * allowed, no `rpc://` result backend, the vhost kept when the platform is deleted
    */
-  readonly createApplicationUser?: boolean;
-
-  /**
-   * Options of the application user (vhost and user names, remote control and `rpc://` result
-   * permissions, extra task queues that no fleet of this platform consumes). Only with the
-   * application user.
-   * @default - vhost `celery`, user `celery`, remote control allowed, no `rpc://` result backend,
-   * the vhost kept when the platform is deleted
-   */
-  readonly applicationUserOptions?: CeleryBrokerAccessOptions;
-
-  /**
-   * Credentials every fleet connects with, instead of an application user made by the platform:
-   * a secret with JSON `username`, `password` and optional `vhost` (default `/`) of a user that
-   * already exists on the broker.
-   * @default - the application user's secret (see `createApplicationUser`)
-   */
-  readonly credentials?: secretsmanager.ISecret;
+  readonly credentials?: CeleryCredentials;
 
   /**
    * Scale each fleet on the ready messages of its own queues (queue-level CloudWatch metrics,
@@ -252,8 +237,6 @@ export class CeleryPlatform extends Construct {
   private readonly connectedBroker: IRabbitMqBroker;
   private readonly fleetScope: Construct;
   private readonly fleetEntries = new Map<string, { fleet: CeleryWorkerFleet; scalingPolicy?: autoscaling.StepScalingPolicy }>();
-  private readonly userAllowsRemoteControl: boolean;
-  private readonly alarmNamePrefix: string;
 
   /**
    * @param scope Scope in which the platform is defined (a stack, or a construct in one)
@@ -288,44 +271,34 @@ export class CeleryPlatform extends Construct {
     }
 
     // Credentials.
-    if (props.credentials && props.createApplicationUser === true) {
-      throw new ValidationError(this, 'createApplicationUser: true is not allowed with credentials; the fleets connect with one or the other. '
-        + 'Omit credentials to let the platform create the application user, or omit createApplicationUser.');
-    }
-    const createUser = props.createApplicationUser ?? !props.credentials;
-    if (!createUser && props.applicationUserOptions) {
-      throw new ValidationError(this, `applicationUserOptions: ${describeKeys(props.applicationUserOptions)} is not allowed without the application user `
-        + `(${props.credentials ? 'credentials is given' : 'createApplicationUser is false'}); omit applicationUserOptions, or let the platform create the user.`);
-    }
-    const userOptions = props.applicationUserOptions ?? {};
-    this.userAllowsRemoteControl = userOptions.enableRemoteControl ?? true;
-    if (createUser) {
+    const credentials = props.credentials ?? CeleryCredentials.applicationUser();
+    const userOptions = credentials.applicationUserOptions ?? {};
+    if (credentials.applicationUserOptions) {
       if (!userOptions.adminCredentials && !this.broker.credentials) {
-        throw new ValidationError(this, `applicationUserOptions.adminCredentials: undefined is not allowed when the broker (${this.broker.node.path}) has no credentials; `
-          + 'the application user is created with the admin credentials. Import the broker with its credentials, pass applicationUserOptions.adminCredentials, '
-          + 'or pass credentials of an existing user.');
+        throw new ValidationError(this, `credentials: CeleryCredentials.applicationUser() without adminCredentials is not allowed when the broker (${this.broker.node.path}) `
+          + 'has no credentials; the application user is created with the admin credentials. Import the broker with its credentials, '
+          + 'pass CeleryCredentials.applicationUser({ adminCredentials }), or use CeleryCredentials.fromSecret with the secret of an existing user.');
       }
       this.access = new CeleryBrokerAccess(this, 'ApplicationUser', { ...userOptions, broker: this.connectedBroker, vpc: props.vpc });
       this.credentials = this.access.secret;
       this.virtualHost = this.access.vhost;
-    } else if (props.credentials) {
-      this.credentials = props.credentials;
+    } else if (credentials.secret) {
+      this.credentials = credentials.secret;
       this.virtualHost = '/';
     } else {
       if (!this.broker.credentials) {
-        throw new ValidationError(this, `createApplicationUser: false is not allowed when the broker (${this.broker.node.path}) has no credentials; `
-          + 'the fleets would connect with the admin credentials. Pass credentials, or import the broker with its credentials.');
+        throw new ValidationError(this, `credentials: CeleryCredentials.brokerAdministrator() is not allowed when the broker (${this.broker.node.path}) has no credentials; `
+          + 'there is no administrator secret to connect with. Import the broker with its credentials, or use CeleryCredentials.fromSecret.');
       }
       this.credentials = this.broker.credentials;
       this.virtualHost = '/';
       Annotations.of(this).addWarningV2('cdk-celery:platformWorkersUseAdmin',
-        'createApplicationUser is false: every worker connects as the broker administrator, which can read and delete any queue '
-        + 'and use the management API. Prefer the application user (the default) or credentials of a least-privilege user.');
+        'credentials is CeleryCredentials.brokerAdministrator(): every worker connects as the broker administrator, which can read and delete any queue '
+        + 'and use the management API. Prefer CeleryCredentials.applicationUser() (the default) or the secret of a least-privilege user.');
     }
 
     // Alarms, dashboard and the metrics publisher (which reads the fleets' queues in the VPC).
     const monitoringOptions = props.monitoringOptions ?? {};
-    this.alarmNamePrefix = monitoringOptions.alarmNamePrefix ?? `${this.broker.brokerName}-celery`;
     this.monitoring = new CeleryMonitoring(this, 'Monitoring', {
       ...monitoringOptions,
       metricsPublisherOptions: {
@@ -419,8 +392,7 @@ export class CeleryPlatform extends Construct {
     }
 
     let scalingPolicy: autoscaling.StepScalingPolicy | undefined;
-    const minCapacity = options.minCapacity ?? 1;
-    if ((enableBacklogScaling ?? true) && minCapacity !== fleet.maxCapacity) {
+    if ((enableBacklogScaling ?? true) && fleet.minCapacity !== fleet.maxCapacity) {
       const userChoseQueues = backlogScaling?.queue !== undefined || backlogScaling?.queues !== undefined || backlogScaling?.metric !== undefined;
       let platformChoice: QueueBacklogScalingProps = {};
       if (this.scaleOnQueueMetrics && !userChoseQueues) {
@@ -475,8 +447,7 @@ export class CeleryPlatform extends Construct {
    * @param description Description of the ingress rule (default `Celery clients (AMQPS)`)
    */
   public allowAmqpsFrom(client: ec2.IConnectable, description?: string): void {
-    const port = ec2.Port.tcp(this.connectedBroker.amqpsPort);
-    this.connectedBroker.connections.allowFrom(client, port, description ?? 'Celery clients (AMQPS)');
+    this.connectedBroker.allowAmqpsAccessFrom(client, description);
   }
 
   /**
@@ -507,6 +478,7 @@ export class CeleryPlatform extends Construct {
       endpointHost: broker.endpointHost,
       credentials: broker.credentials,
       consumerTimeout: broker.consumerTimeout,
+      engineVersion: broker.engineVersion,
       securityGroups: groups.map((sg, i) => Stack.of(sg) === stack ? sg
         : ec2.SecurityGroup.fromSecurityGroupId(this, `BrokerSecurityGroup${i}`, sg.securityGroupId, { allowAllOutbound: false })),
     });
@@ -540,10 +512,10 @@ export class CeleryPlatform extends Construct {
       throw new ValidationError(this, `fleets.${name}.backlogScaling: ${describeKeys(options.backlogScaling)} is not allowed with enableBacklogScaling: false; `
         + 'omit one of them.');
     }
-    if (this.access && !this.userAllowsRemoteControl && options.enableRemoteControl !== false && !options.credentials) {
+    if (this.access && !this.access.enableRemoteControl && options.enableRemoteControl !== false && !options.credentials) {
       throw new ValidationError(this, `fleets.${name}.enableRemoteControl: ${options.enableRemoteControl ?? 'undefined (true)'} is not allowed with `
-        + 'applicationUserOptions.enableRemoteControl: false; the application user could not use celery.pidbox and the workers would fail to start. '
-        + `Set enableRemoteControl: false on fleets.${name}, or allow remote control for the user.`);
+        + 'CeleryCredentials.applicationUser({ enableRemoteControl: false }); the application user could not use celery.pidbox and the workers would fail to start. '
+        + `Set enableRemoteControl: false on fleets.${name}, or allow remote control for the application user.`);
     }
   }
 
@@ -558,8 +530,9 @@ export class CeleryPlatform extends Construct {
       .filter((other) => sameBroker(this.broker, other.broker));
     for (const other of others) {
       if (this.access && other.access && sameName(this.access.username, other.access.username)) {
-        errors.push(`applicationUserOptions.username: "${this.access.username}" is also the application user of ${other.node.path}, on the same broker `
-          + `${this.broker.node.path}; each would reset the other's password. Give each platform its own username (and vhost).`);
+        errors.push(`credentials: the application user "${this.access.username}" is also the application user of ${other.node.path}, on the same broker `
+          + `${this.broker.node.path}; each would reset the other's password. Give each platform its own username (and vhost): `
+          + 'CeleryCredentials.applicationUser({ username, vhost }).');
       }
       const mine = this.monitoring.metricsPublisher?.monitoringUser;
       const theirs = other.monitoring.metricsPublisher?.monitoringUser;
@@ -567,8 +540,8 @@ export class CeleryPlatform extends Construct {
         errors.push(`monitoringOptions.metricsPublisherOptions.monitoringUsername: "${mine.username}" is also the monitoring user of ${other.node.path}, `
           + `on the same broker ${this.broker.node.path}; each would reset the other's password. Give each platform its own monitoringUsername.`);
       }
-      if (sameName(this.alarmNamePrefix, other.alarmNamePrefix)) {
-        errors.push(`monitoringOptions.alarmNamePrefix: "${this.alarmNamePrefix}" is also used by ${other.node.path}, on the same broker; `
+      if (sameName(this.monitoring.alarmNamePrefix, other.monitoring.alarmNamePrefix)) {
+        errors.push(`monitoringOptions.alarmNamePrefix: "${this.monitoring.alarmNamePrefix}" is also used by ${other.node.path}, on the same broker; `
           + 'alarm and dashboard names would collide. Give each platform its own alarmNamePrefix.');
       }
     }

@@ -1,1 +1,2 @@
 export * from './celery-platform';
+export * from './celery-credentials';

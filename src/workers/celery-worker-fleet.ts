@@ -319,11 +319,7 @@ export class CeleryWorkerFleet extends Construct implements ICeleryWorkerFleet, 
     this.securityGroup = props.securityGroup ?? createWorkerSecurityGroup(this, 'SecurityGroup', props.vpc);
     allowFleetEgress(this.securityGroup);
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
-    if (props.broker.connections.defaultPort) {
-      props.broker.connections.allowDefaultPortFrom(this, 'Celery workers (AMQPS)');
-    } else {
-      props.broker.connections.allowFrom(this, ec2.Port.tcp(props.broker.amqpsPort), 'Celery workers (AMQPS)');
-    }
+    props.broker.allowAmqpsAccessFrom(this, 'Celery workers (AMQPS)');
     this.queues = props.queues && props.queues.length > 0 ? [...props.queues] : ['celery'];
 
     // The script names the group's logical id, known only once the group exists: rendered lazily.

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { BrokerMonitoringUser, CeleryBrokerAccess } from '../../src/access';
 import { RabbitMqBroker } from '../../src/broker';
-import { CeleryPlatform } from '../../src/patterns';
+import { CeleryCredentials, CeleryPlatform } from '../../src/patterns';
 import { WorkerCode } from '../../src/workers';
 import { ENV, importedBroker, stackWithBroker } from '../broker/broker-fixture';
 
@@ -101,7 +101,7 @@ describe('the read-only monitoring user (BrokerMonitoringUser, made by the metri
     new CeleryPlatform(stack, 'Celery', {
       vpc,
       broker,
-      applicationUserOptions: { username: BrokerMonitoringUser.DEFAULT_USERNAME },
+      credentials: CeleryCredentials.applicationUser({ username: BrokerMonitoringUser.DEFAULT_USERNAME }),
       fleets: { workers: { app: 'proj', code: WorkerCode.preinstalled({ celeryExecutable: '/opt/app/bin/celery', workingDirectory: '/opt/app' }), queues: ['q'] } },
     });
     expect(() => app.synth()).toThrow(/username: "cdk-celery-monitoring" is also the (monitoring|application) user of WorkerStack\/Celery\//);

@@ -14,7 +14,7 @@ import {
   RabbitMqInstanceType,
 } from '../../src/broker';
 import { AlarmRoute, BrokerMetricsPublisher, CeleryMonitoring, QueueMetricsSource } from '../../src/monitoring';
-import { CeleryPlatform } from '../../src/patterns';
+import { CeleryCredentials, CeleryPlatform } from '../../src/patterns';
 import { CeleryPool, CeleryQueueType, CeleryWorkerFleet, WorkerCode } from '../../src/workers';
 import { ENV } from '../broker/broker-fixture';
 
@@ -71,7 +71,7 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
         configurationChangePolicy: ConfigurationChangePolicy.applyNowWithReboot(use('ApplyNowWithRebootOptions', { waitTimeout: Duration.minutes(40) })),
       }),
       scaleOnQueueMetrics: true,
-      applicationUserOptions: use('CeleryBrokerAccessOptions', {
+      credentials: CeleryCredentials.applicationUser(use('CeleryBrokerAccessOptions', {
         vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
         vhost: 'shop',
         username: 'shop-app',
@@ -80,7 +80,7 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
         enableRemoteControl: true,
         enableRpcResultBackend: true,
         requestTimeout: Duration.seconds(20),
-      }),
+      })),
       monitoringOptions: use('CeleryMonitoringOptions', {
         pagingTopic: topic,
         ticketingActions: [new cw_actions.SnsAction(new sns.Topic(stack, 'Tickets', { enforceSSL: true }))],
@@ -283,8 +283,7 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
     new CeleryPlatform(stack, 'Celery', use('CeleryPlatformProps', {
       vpc,
       broker,
-      createApplicationUser: true,
-      applicationUserOptions: use('CeleryBrokerAccessOptions', { vpcSubnets: isolated, adminCredentials: admin, enableRemoteControl: false }),
+      credentials: CeleryCredentials.applicationUser(use('CeleryBrokerAccessOptions', { vpcSubnets: isolated, adminCredentials: admin, enableRemoteControl: false })),
       monitoringOptions: use('CeleryMonitoringOptions', {
         pagingActions: [new cw_actions.SnsAction(new sns.Topic(stack, 'Pager', { enforceSSL: true }))],
         ticketingTopic: new sns.Topic(stack, 'Tickets', { enforceSSL: true }),
@@ -356,8 +355,7 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
     new CeleryPlatform(platformStack, 'Celery', use('CeleryPlatformProps', {
       vpc,
       broker,
-      credentials: given,
-      createApplicationUser: false,
+      credentials: CeleryCredentials.fromSecret(given),
       monitoringOptions: { alarmNamePrefix: 'shared-platform' },
       fleets: { default: { app: 'proj', code: WorkerCode.fromAsset(APP_DIR), queues: ['default'], timeLimit: Duration.minutes(5) } },
     }));

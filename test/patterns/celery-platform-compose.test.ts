@@ -1,5 +1,5 @@
 import { App, Aspects, Stack, StackProps } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
@@ -161,6 +161,17 @@ describe('a RabbitMqBroker of another stack, passed as it is', () => {
     expect(platform.broker).toBe(broker);
     expect(Template.fromStack(workers).findResources('AWS::EC2::SecurityGroupIngress')).not.toEqual({});
     Template.fromStack(shared).resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  test('the reference in the platform\'s stack keeps the broker\'s engine version: quorum vhost, no unknown-version warning', () => {
+    const app = new App();
+    const { broker } = stackWithBroker('Shared', { app });
+    const workers = new Stack(app, 'Workers', { env: ENV });
+    const vpc = new ec2.Vpc(workers, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const platform = new CeleryPlatform(workers, 'Celery', { vpc, broker, fleets: { orders: fleetOptions('orders') } });
+    app.synth();
+    expect(platform.access!.defaultQueueType?.name).toBe('quorum');
+    expect(Annotations.fromStack(workers).findWarning('*', Match.stringLikeRegexp('engineVersionUnknown|unknownDefaultQueueType'))).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { buildPlatform, ENV, fleetOptions } from './platform-fixture';
 import { RabbitMqBroker, RabbitMqEngineVersion, RabbitMqInstanceType } from '../../src/broker';
-import { CeleryPlatform, CeleryPlatformProps } from '../../src/patterns';
+import { CeleryCredentials, CeleryPlatform, CeleryPlatformProps } from '../../src/patterns';
 import { importedBroker as importBroker } from '../broker/broker-fixture';
 
 /** Props built in the stack (for imported brokers and secrets), merged over the two default fleets. */
@@ -32,18 +32,14 @@ describe('invalid input fails at synth, naming the prop, the value and what is a
       'fleets.a.backlogScaling: { scaleOutThreshold } is not allowed with enableBacklogScaling: false'],
     ['scaleOnQueueMetrics on RabbitMQ 4.2 without the metrics publisher', () => ({ scaleOnQueueMetrics: true, monitoringOptions: { enableMetricsPublisher: false } }),
       'scaleOnQueueMetrics: true is not allowed with engine version 4.2 and no queue metrics; RabbitMQ 4.x brokers publish none'],
-    ['credentials with createApplicationUser: true', (stack) => ({ credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'S', 'x'), createApplicationUser: true }),
-      'createApplicationUser: true is not allowed with credentials'],
-    ['applicationUserOptions with credentials', (stack) => ({ credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'S', 'x'), applicationUserOptions: { vhost: 'shop' } }),
-      'applicationUserOptions: { vhost } is not allowed without the application user (credentials is given)'],
-    ['applicationUserOptions with createApplicationUser: false', () => ({ createApplicationUser: false, applicationUserOptions: { username: 'w' } }),
-      'applicationUserOptions: { username } is not allowed without the application user (createApplicationUser is false)'],
-    ['imported broker without admin credentials, application user on', importedBroker(false),
-      'applicationUserOptions.adminCredentials: undefined is not allowed when the broker (Stack/Imported) has no credentials'],
-    ['imported broker without admin credentials, createApplicationUser: false', (stack, vpc) => ({ ...importedBroker(false)(stack, vpc), createApplicationUser: false }),
-      'createApplicationUser: false is not allowed when the broker (Stack/Imported) has no credentials'],
-    ['remote control on in a fleet, off for the user', () => ({ applicationUserOptions: { enableRemoteControl: false } }),
-      'fleets.orders.enableRemoteControl: undefined (true) is not allowed with applicationUserOptions.enableRemoteControl: false'],
+    ['imported broker without admin credentials, application user by default', importedBroker(false),
+      'credentials: CeleryCredentials.applicationUser() without adminCredentials is not allowed when the broker (Stack/Imported) has no credentials'],
+    ['imported broker without admin credentials, application user given', (stack, vpc) => ({ ...importedBroker(false)(stack, vpc), credentials: CeleryCredentials.applicationUser({ vhost: 'shop' }) }),
+      'credentials: CeleryCredentials.applicationUser() without adminCredentials is not allowed when the broker (Stack/Imported) has no credentials'],
+    ['imported broker without admin credentials, broker administrator', (stack, vpc) => ({ ...importedBroker(false)(stack, vpc), credentials: CeleryCredentials.brokerAdministrator() }),
+      'credentials: CeleryCredentials.brokerAdministrator() is not allowed when the broker (Stack/Imported) has no credentials'],
+    ['remote control on in a fleet, off for the user', () => ({ credentials: CeleryCredentials.applicationUser({ enableRemoteControl: false }) }),
+      'fleets.orders.enableRemoteControl: undefined (true) is not allowed with CeleryCredentials.applicationUser({ enableRemoteControl: false })'],
     ['a fleet option the fleet refuses (named by the fleet)', () => ({ fleets: { a: fleetOptions('a', { minCapacity: 5, maxCapacity: 2 }) } }),
       'minCapacity: 5 is more than maxCapacity (2)'],
     ['a queue name the user permissions refuse', () => ({ fleets: { a: fleetOptions('amq.tasks') } }),
@@ -57,7 +53,7 @@ describe('invalid input fails at synth, naming the prop, the value and what is a
   });
 
   test('the table covers each platform rule', () => {
-    expect(cases).toHaveLength(18);
+    expect(cases).toHaveLength(16);
   });
 });
 
@@ -80,7 +76,7 @@ describe('addFleet and lookups', () => {
 
   test('remote control off in both the fleet and the user is fine', () => {
     expect(() => buildPlatform({
-      applicationUserOptions: { enableRemoteControl: false },
+      credentials: CeleryCredentials.applicationUser({ enableRemoteControl: false }),
       fleets: { quiet: fleetOptions('quiet', { enableRemoteControl: false }) },
     })).not.toThrow();
   });
@@ -131,12 +127,12 @@ describe('platforms sharing one broker', () => {
 
   test('the same application user or alarm names on one broker fail at synth', () => {
     expect(() => twoOnOneBroker().synth()).toThrow(
-      /applicationUserOptions\.username: "celery" is also the application user of Stack\/Shop, on the same broker Stack\/SharedBroker; each would reset the other's password[\s\S]*monitoringUsername: "cdk-celery-monitoring" is also the monitoring user of Stack\/Shop[\s\S]*monitoringOptions\.alarmNamePrefix: "[^"]+-celery" is also used by Stack\/Shop/);
+      /credentials: the application user "celery" is also the application user of Stack\/Shop, on the same broker Stack\/SharedBroker; each would reset the other's password[\s\S]*monitoringUsername: "cdk-celery-monitoring" is also the monitoring user of Stack\/Shop[\s\S]*monitoringOptions\.alarmNamePrefix: "[^"]+-celery" is also used by Stack\/Shop/);
   });
 
   test('distinct users, vhosts and alarm prefixes pass', () => {
     const app = twoOnOneBroker({
-      applicationUserOptions: { username: 'billing', vhost: 'billing' },
+      credentials: CeleryCredentials.applicationUser({ username: 'billing', vhost: 'billing' }),
       monitoringOptions: { alarmNamePrefix: 'billing-celery', metricsPublisherOptions: { monitoringUsername: 'billing-monitoring' } },
     });
     expect(() => app.synth()).not.toThrow();

@@ -2,12 +2,15 @@ import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
 import { buildPlatform, fleetOptions, PlatformFixture } from './platform-fixture';
 import { CeleryBrokerAccess, CeleryPermissions } from '../../src/access';
 import { RabbitMqBroker, RabbitMqDeploymentMode, RabbitMqEngineVersion, RabbitMqInstanceType } from '../../src/broker';
 import { CeleryMonitoring } from '../../src/monitoring';
+import { CeleryCredentials } from '../../src/patterns';
 import { CeleryWorkerFleet } from '../../src/workers';
 
 function sgId(f: PlatformFixture, connectable: ec2.IConnectable): string {
@@ -335,13 +338,44 @@ describe('options pass through', () => {
     expect(f.platform.backlogScalingPolicy('fixed')).toBeUndefined();
   });
 
-  test('applicationUserOptions configure the user (vhost, name, rpc:// results, extra queues)', () => {
+  test('a fleet whose default minCapacity equals its maxCapacity gets no scaling policy (the fleet\'s resolved capacities decide)', () => {
+    const f = buildPlatform({ fleets: { single: fleetOptions('single', { maxCapacity: 1 }), scaling: fleetOptions('scaling', { minCapacity: 0, maxCapacity: 1 }) } });
+    expect(f.platform.fleet('single').minCapacity).toBe(1);
+    expect(f.platform.backlogScalingPolicy('single')).toBeUndefined();
+    expect(f.platform.fleet('scaling').minCapacity).toBe(0);
+    expect(f.platform.backlogScalingPolicy('scaling')).toBeDefined();
+  });
+
+  test('CeleryCredentials.applicationUser options configure the user (vhost, name, rpc:// results, extra queues)', () => {
     const f = buildPlatform({
-      applicationUserOptions: { vhost: 'shop', username: 'shop-worker', enableRpcResultBackend: true, taskQueues: ['beat'] },
+      credentials: CeleryCredentials.applicationUser({ vhost: 'shop', username: 'shop-worker', enableRpcResultBackend: true, taskQueues: ['beat'] }),
     });
     const expected = CeleryPermissions.forApplication({ taskQueues: ['beat', 'orders', 'reports'], enableRpcResultBackend: true, deadLetterQueue: 'celery.dead-letter' });
     f.template().hasResourceProperties('Custom::CeleryBrokerUser', { Vhost: 'shop', Username: 'shop-worker', Read: expected.read });
     expect(f.platform.virtualHost).toBe('shop');
+    expect(f.platform.credentials).toBe(f.platform.access!.secret);
+  });
+
+  test('no credentials means CeleryCredentials.applicationUser(): the same template', () => {
+    const implicit = buildPlatform().template().toJSON();
+    const explicit = buildPlatform({ credentials: CeleryCredentials.applicationUser() }).template().toJSON();
+    expect(explicit).toEqual(implicit);
+  });
+
+  test('the application user\'s subnets and admin credentials are the metrics publisher\'s too', () => {
+    const f = buildPlatform((stack, vpc) => ({
+      credentials: CeleryCredentials.applicationUser({
+        vpcSubnets: { subnets: [vpc.privateSubnets[1]] },
+        adminCredentials: secretsmanager.Secret.fromSecretNameV2(stack, 'OtherAdmin', 'mq/other-admin'),
+      }),
+    }));
+    const subnet = { Ref: f.logicalId(f.vpc.privateSubnets[1] as never) };
+    const functionOf = (scope: Construct) => scope.node.findAll().find((c): c is lambda.Function => c instanceof lambda.Function)!;
+    for (const scope of [f.platform.access!, f.platform.monitoring.metricsPublisher!.monitoringUser!]) {
+      const fn = functionOf(scope);
+      expect(f.stack.resolve((fn.node.defaultChild as lambda.CfnFunction).vpcConfig)).toMatchObject({ subnetIds: [subnet] });
+      expect(policyResourcesOf(f, fn.role!)).toContain('secret:mq/other-admin');
+    }
   });
 
   test('monitoringOptions: given topics receive the pages and the tickets, and no topic is created', () => {
@@ -356,8 +390,8 @@ describe('options pass through', () => {
     t.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shop' });
   });
 
-  test('credentials: the fleets connect with the given secret and no application user is made', () => {
-    const f = buildPlatform((stack) => ({ credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'shop/celery') }));
+  test('CeleryCredentials.fromSecret: the fleets connect with the given secret and no application user is made', () => {
+    const f = buildPlatform((stack) => ({ credentials: CeleryCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'shop/celery')) }));
     expect(f.platform.access).toBeUndefined();
     // Only the metrics publisher's read-only user, on the fleets' vhost.
     expect(Object.values(f.template().findResources('Custom::CeleryBrokerUser')).map((r: any) => [r.Properties.Username, r.Properties.Vhost]))
@@ -366,8 +400,8 @@ describe('options pass through', () => {
     expect(f.platform.virtualHost).toBe('/');
   });
 
-  test('createApplicationUser: false connects the fleets as the administrator, with a warning', () => {
-    const f = buildPlatform({ createApplicationUser: false });
+  test('CeleryCredentials.brokerAdministrator() connects the fleets as the administrator, with a warning', () => {
+    const f = buildPlatform({ credentials: CeleryCredentials.brokerAdministrator() });
     expect(f.platform.access).toBeUndefined();
     expect(f.platform.credentials).toBe(f.platform.createdBroker!.credentials);
     expect(Object.values(f.template().findResources('Custom::CeleryBrokerUser')).map((r: any) => r.Properties.Username)).toEqual(['cdk-celery-monitoring']);
