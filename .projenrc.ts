@@ -172,6 +172,34 @@ const rosetta = project.addTask('rosetta:extract', {
 });
 project.postCompileTask.spawn(rosetta);
 
+// The public API is guarded by jsii-diff: the assembly just compiled against compat/baseline.jsii,
+// the public API as last accepted (no release is published yet; once releases are tagged, the
+// baseline is the last release's assembly). Any change a user's code could notice fails the build,
+// stable or experimental; a deliberate one updates the baseline in the same commit
+// (`npx projen compat:baseline`) so that it shows in review. See the README's "Public API".
+// The baseline is a jsii module directory (its package.json names the peer dependencies, which
+// jsii-diff resolves from node_modules); its .jsii is the assembly without the README.
+const COMPAT_BASELINE = 'compat/baseline';
+new JsonFile(project, `${COMPAT_BASELINE}/package.json`, {
+  obj: {
+    name: project.package.packageName,
+    private: true,
+    description: 'The public API as last accepted: see the README, "Public API". Not a package.',
+    jsii: {},
+    peerDependencies: { 'aws-cdk-lib': `^${CDK_VERSION}`, 'constructs': '^10.5.1' },
+  },
+});
+project.gitignore.include(`/${COMPAT_BASELINE}/.jsii`);
+const compat = project.tasks.tryFind('compat')!;
+compat.reset(`jsii-diff ${COMPAT_BASELINE} . --keys --error-on all`);
+compat.description = `Fail on incompatible changes of the public API (jsii-diff against ${COMPAT_BASELINE})`;
+project.postCompileTask.prependSpawn(compat);
+project.addTask('compat:baseline', {
+  description: `Accept the public API just compiled as the new ${COMPAT_BASELINE} (a deliberate API change)`,
+  exec: `node -e "const fs = require('fs'); const a = JSON.parse(fs.readFileSync('.jsii', 'utf8')); delete a.readme; fs.writeFileSync('${COMPAT_BASELINE}/.jsii', JSON.stringify(a, null, 1) + '\\n')"`,
+});
+project.addPackageIgnore('/compat/');
+
 // cdk.json at the root runs the example app. Bundling first makes a fresh clone synthesize
 // after a plain `npm ci`. Context: the feature flags aws-cdk-lib recommends for new apps (its
 // recommended-feature-flags.json, the values `cdk init` writes), so `cdk synth` has no unconfigured

@@ -38,7 +38,7 @@ export const DEFAULT_DELIVERY_LIMIT = 5;
 export const MAX_DELIVERY_LIMIT = 1000;
 
 /** Queue types the vhost's `default_queue_type` may state. */
-export const VHOST_QUEUE_TYPES = ['quorum', 'classic'];
+export const VHOST_QUEUE_TYPES: readonly string[] = ['quorum', 'classic'];
 
 /** Returns an error message naming the prop and the bad value, or undefined if the limit is fine. */
 export function deliveryLimitError(prop: string, value: number): string | undefined {

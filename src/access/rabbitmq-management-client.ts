@@ -63,7 +63,8 @@ export interface ManagementRetryOptions {
 }
 
 /** Defaults of `ManagementRetryOptions`: about 3.5 minutes of backoff at most, cut short by the deadline. */
-export const DEFAULT_MANAGEMENT_RETRY = { maxAttempts: 18, baseDelayMs: 1_000, maxDelayMs: 15_000 };
+export const DEFAULT_MANAGEMENT_RETRY: Readonly<Required<Pick<ManagementRetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'>>>
+  = { maxAttempts: 18, baseDelayMs: 1_000, maxDelayMs: 15_000 };
 
 /** A queue's depth and consumers, as the management API lists them. */
 export interface ManagementQueueStats {

@@ -72,7 +72,7 @@ export interface ConfigurationApplierDependencies {
  * About 15 s of backoff (1 + 2 + 4 + 8) on top of the SDK's own retries: enough to ride out a burst
  * of a shared per-account API rate, short enough to fit the Lambda timeout.
  */
-export const DEFAULT_THROTTLE_RETRY: ThrottleRetryOptions = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 8_000 };
+export const DEFAULT_THROTTLE_RETRY: Readonly<ThrottleRetryOptions> = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 8_000 };
 const DEFAULT_REBOOT_CONFIRM_ATTEMPTS = 10;
 const DEFAULT_REBOOT_CONFIRM_DELAY_MS = 3_000;
 

@@ -13,16 +13,16 @@ import { MaintenanceDay, RabbitMqMaintenanceWindow } from './rabbitmq-maintenanc
  * Instance families each engine major version runs on. RabbitMQ 4.x: m7g only; 3.13: m7g and m5.
  * Majors missing here (a future 5.x) are not checked.
  */
-export const ENGINE_INSTANCE_FAMILIES: { [major: string]: string[] } = {
-  3: ['m7g', 'm5'],
-  4: ['m7g'],
-};
+export const ENGINE_INSTANCE_FAMILIES: { readonly [major: string]: readonly string[] } = Object.freeze({
+  3: Object.freeze(['m7g', 'm5']),
+  4: Object.freeze(['m7g']),
+});
 
 /** Families this library knows; another family (through `RabbitMqInstanceType.of`) gets a warning. */
-export const KNOWN_INSTANCE_FAMILIES = ['m7g', 'm5'];
+export const KNOWN_INSTANCE_FAMILIES: readonly string[] = Object.freeze(['m7g', 'm5']);
 
 /** Instance types meant for evaluation; they get a warning. */
-export const EVALUATION_INSTANCE_TYPES = ['mq.m7g.medium'];
+export const EVALUATION_INSTANCE_TYPES: readonly string[] = Object.freeze(['mq.m7g.medium']);
 
 /** Broker names: 1 to 50 letters, digits, `-` and `_`. */
 export const BROKER_NAME_FORMAT = /^[A-Za-z0-9_-]{1,50}$/;
@@ -34,7 +34,7 @@ export const BROKER_NAME_FORMAT = /^[A-Za-z0-9_-]{1,50}$/;
 export const USERNAME_FORMAT = /^[A-Za-z0-9._-]{2,100}$/;
 
 /** Usernames Amazon MQ refuses for RabbitMQ brokers. */
-export const REFUSED_USERNAMES = ['guest'];
+export const REFUSED_USERNAMES: readonly string[] = Object.freeze(['guest']);
 
 /** Amazon MQ accepts at most 5 security groups per broker. */
 export const MAX_SECURITY_GROUPS = 5;

@@ -22,16 +22,16 @@ export const MIN_HEARTBEAT_SECONDS = 60;
 export const MAX_HEARTBEAT_SECONDS = 3600;
 
 /** Keys rendered from typed options; extra lines may not set them. */
-export const TYPED_CONFIGURATION_KEYS: { [key: string]: string } = {
+export const TYPED_CONFIGURATION_KEYS: { readonly [key: string]: string } = Object.freeze({
   consumer_timeout: 'consumerTimeout',
   heartbeat: 'heartbeat',
-};
+});
 
 /**
  * Keys Amazon MQ manages itself and refuses in a configuration (the key and its sub-keys).
  * One list so that a key found to be refused (or accepted) is a one-line change and one test.
  */
-export const REFUSED_CONFIGURATION_KEYS = ['vm_memory_high_watermark'];
+export const REFUSED_CONFIGURATION_KEYS: readonly string[] = Object.freeze(['vm_memory_high_watermark']);
 
 /** Cuttlefish keys: letters, digits, `_`, `-`, separated by dots. */
 const KEY_FORMAT = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;

@@ -4,13 +4,13 @@ import { Token } from 'aws-cdk-lib';
  * Versions Amazon MQ accepts for new RabbitMQ brokers. 3.9 to 3.12 are end of support; 4.3 can
  * only be reached by upgrading a 4.2 broker (see `RabbitMqEngineVersion.of`).
  */
-export const SUPPORTED_NEW_BROKER_ENGINE_VERSIONS = ['3.13', '4.2'];
+export const SUPPORTED_NEW_BROKER_ENGINE_VERSIONS: readonly string[] = Object.freeze(['3.13', '4.2']);
 
 /**
  * Versions that Amazon MQ offers only as an in-place upgrade of an existing broker.
  * Kept apart so that a change on the AWS side is one edit here and one test.
  */
-export const UPGRADE_ONLY_ENGINE_VERSIONS = ['4.3'];
+export const UPGRADE_ONLY_ENGINE_VERSIONS: readonly string[] = Object.freeze(['4.3']);
 
 /** `MAJOR.MINOR` with an optional patch number. */
 export const ENGINE_VERSION_FORMAT = /^(\d+)\.(\d+)(\.\d+)?$/;

@@ -7,9 +7,9 @@ export const INSTANCE_TYPE_FORMAT = /^mq\.([a-z0-9]+)\.([a-z0-9]+)$/;
  * Instance types Amazon MQ no longer accepts for new RabbitMQ brokers, with the reason.
  * `mq.t3.micro`: end of support on 2026-10-01, no new brokers.
  */
-export const REFUSED_INSTANCE_TYPES: { [name: string]: string } = {
+export const REFUSED_INSTANCE_TYPES: { readonly [name: string]: string } = Object.freeze({
   'mq.t3.micro': 'mq.t3.micro can no longer be used for new brokers (end of support 2026-10-01)',
-};
+});
 
 /**
  * The host instance type of an Amazon MQ for RabbitMQ broker.

@@ -16,7 +16,7 @@ import { ManagementQueueStats, RabbitMqManagementClient } from '../access/rabbit
  */
 
 /** Broker states in which the broker cannot publish metrics by design. */
-export const RESTARTING_STATES = ['CREATION_IN_PROGRESS', 'REBOOT_IN_PROGRESS', 'DELETION_IN_PROGRESS'];
+export const RESTARTING_STATES: readonly string[] = ['CREATION_IN_PROGRESS', 'REBOOT_IN_PROGRESS', 'DELETION_IN_PROGRESS'];
 
 /** Most metric data CloudWatch accepts in one PutMetricData request. */
 export const PUT_METRIC_DATA_BATCH = 1000;

@@ -5,9 +5,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { buildFleet } from './fleet-fixture';
 import { parseEnvironmentLines, parseSystemdCommandLine, userDataText, withValuesInlined, writtenFile } from './user-data';
-import {
-  CeleryPool, CeleryWorkerCommandOptions, USER_DATA_LIMIT_BYTES, WorkerCode, renderCeleryWorkerCommand,
-} from '../../src/workers';
+import { CeleryPool, CeleryWorkerCommandOptions, WorkerCode } from '../../src/workers';
+import { USER_DATA_LIMIT_BYTES } from '../../src/workers/celery-worker-fleet';
+import { renderCeleryWorkerCommand } from '../../src/workers/render';
 import { TEST_IMAGE_IDS } from '../setup/cdk-context';
 
 jest.setTimeout(60_000);

@@ -1,8 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import { buildFleet } from './fleet-fixture';
 import { userDataText, workerCommandLine } from './user-data';
-import { CeleryPool, CeleryQueueType, CeleryWorkerFleetProps, CeleryWorkerOptions, renderCeleryWorkerCommand } from '../../src/workers';
+import { CeleryPool, CeleryQueueType, CeleryWorkerFleetProps, CeleryWorkerOptions } from '../../src/workers';
 import { workerOptionsOf } from '../../src/workers/fleet-worker-options';
+import { renderCeleryWorkerCommand } from '../../src/workers/render';
 
 jest.setTimeout(120_000);
 

@@ -5,20 +5,20 @@ import { renderCeleryClientModule, renderCeleryCtlScript } from './celery-client
 import { renderCeleryVersionCheck } from './celery-version-check';
 import { CeleryWorkerCommandOptions, renderCeleryWorkerCommand } from './celery-worker-command';
 import { DeployTimeValues } from './deploy-time-values';
-import { renderDrainScript } from './drain-script';
+import { renderDrainScript, renderDrainServiceUnit } from './drain';
+import { renderImdsFunction } from './imds';
 import {
   BROKER_ENV_SCRIPT, CELERY_CLIENT_MODULE, CELERY_CLIENT_PYTHON_DIR, CELERY_CTL_SCRIPT, DEFAULT_CFN_SIGNAL, DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT,
   DRAIN_UNIT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_TIMER, PERIODIC_RESTART_UNIT, PRESTART_SCRIPT, UNHEALTHY_SCRIPT,
   UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, layoutPath, validateInstanceLayout,
 } from './instance-layout';
 import { DEFAULT_NODE_NAME, NODE_NAME_PARTS, renderNodeNameAssignment } from './node-name';
-import { PeriodicRestartOptions, renderPeriodicRestartScript, renderPeriodicRestartTimerUnit } from './periodic-restart';
-import { renderPrestartScript } from './restart-counter';
-import { shellQuote, systemdPathSetting, systemdWordError } from './shell-quote';
-import { renderUnhealthyScript } from './unhealthy-script';
 import {
-  renderDrainServiceUnit, renderPeriodicRestartServiceUnit, renderUnhealthyServiceUnit, renderWorkerServiceUnit, workerStopTimeout,
-} from './worker-unit';
+  PeriodicRestartOptions, renderPeriodicRestartScript, renderPeriodicRestartServiceUnit, renderPeriodicRestartTimerUnit,
+} from './periodic-restart';
+import { shellQuote, systemdPathSetting, systemdWordError } from './shell-quote';
+import { renderUnhealthyScript, renderUnhealthyServiceUnit } from './unhealthy';
+import { renderPrestartScript, renderWorkerServiceUnit, workerStopTimeout } from './worker-service';
 
 /** How long the boot script waits for the worker to answer before it signals failure. */
 export const DEFAULT_READINESS_TIMEOUT = Duration.minutes(5);
@@ -173,12 +173,7 @@ export function renderBootScript(options: BootScriptOptions): string {
   out.push(`#!/bin/bash
 # cdk-celery worker instance boot script (rendered by CeleryWorkerFleet)
 set -euo pipefail
-imds() {
-  local token
-  token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' ${layout.imdsUrl}/latest/api/token)
-  curl -sf -H "X-aws-ec2-metadata-token: \${token}" "${layout.imdsUrl}/latest/meta-data/$1"
-}
-region=''
+${renderImdsFunction(layout)}region=''
 `);
   if (options.signal) {
     out.push(`signal() {

@@ -46,17 +46,17 @@ export interface BrokerSettings {
 }
 
 /** Every Celery 5 release has the flags and settings the library renders without these features. */
-export const BASELINE_CELERY: CeleryRequirement = { version: '5.0', reason: 'the worker flags this library renders' };
+export const BASELINE_CELERY: CeleryRequirement = Object.freeze({ version: '5.0', reason: 'the worker flags this library renders' });
 /** Quorum queues need per-consumer QoS, chosen by `worker_detect_quorum_queues`. */
-export const QUORUM_QUEUES_CELERY: CeleryRequirement = {
+export const QUORUM_QUEUES_CELERY: CeleryRequirement = Object.freeze({
   version: '5.5',
   reason: 'quorum queues need worker_detect_quorum_queues',
-};
+});
 /** Brokers that refuse transient non-exclusive queues need exclusive remote-control queues. */
-export const EXCLUSIVE_CONTROL_QUEUES_CELERY: CeleryRequirement = {
+export const EXCLUSIVE_CONTROL_QUEUES_CELERY: CeleryRequirement = Object.freeze({
   version: '5.6',
   reason: 'RabbitMQ 4.3 needs control_queue_exclusive',
-};
+});
 
 /**
  * The settings that make Celery's queue declarations and QoS match the broker:

@@ -47,7 +47,7 @@ export function validateInstanceLayout(layout: WorkerInstanceLayout): void {
   }
 }
 
-export const DEFAULT_INSTANCE_LAYOUT: WorkerInstanceLayout = {
+export const DEFAULT_INSTANCE_LAYOUT: WorkerInstanceLayout = Object.freeze({
   libexecDir: '/usr/local/libexec/cdk-celery',
   configDir: '/etc/cdk-celery',
   stateDir: '/run/cdk-celery',
@@ -55,7 +55,7 @@ export const DEFAULT_INSTANCE_LAYOUT: WorkerInstanceLayout = {
   systemctl: '/usr/bin/systemctl',
   sleep: '/usr/bin/sleep',
   imdsUrl: 'http://169.254.169.254',
-};
+});
 
 /** Unit names; the drain and boot scripts address the worker by these. */
 export const WORKER_UNIT = 'celery-worker.service';

@@ -1,7 +1,8 @@
 import { createHash } from 'crypto';
 import { Duration, Token } from 'aws-cdk-lib';
 import {
-  DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PERIODIC_RESTART_UNIT, PLANNED_RESTART_MARKER, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
+  DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PERIODIC_RESTART_SCRIPT, PERIODIC_RESTART_UNIT, PLANNED_RESTART_MARKER, WORKER_UNIT,
+  WorkerInstanceLayout, layoutPath,
 } from './instance-layout';
 import { onCalendarError } from './systemd-calendar';
 
@@ -213,4 +214,33 @@ touch ${layoutPath(layout.stateDir, PLANNED_RESTART_MARKER)}
 # --no-block: the warm stop may take up to TimeoutStopSec. try-restart: nothing if the worker is stopped (drained).
 exec ${layout.systemctl} --no-block try-restart ${WORKER_UNIT}
 `;
+}
+
+/** Options of the periodic-restart service. */
+export interface PeriodicRestartServiceUnitOptions {
+  /** Length of the restart window (bounds `TimeoutStartSec`). */
+  readonly window?: Duration;
+  /** Paths on the instance. */
+  readonly layout?: WorkerInstanceLayout;
+}
+
+/**
+ * Started by the periodic-restart timer at the window start: runs the periodic-restart script,
+ * which waits for this instance's slot, marks the restart as planned (so it is not counted as a
+ * crash) and queues a restart, which stops the worker warm first. `TimeoutStartSec` covers the
+ * whole window plus the group listing.
+ */
+export function renderPeriodicRestartServiceUnit(options: PeriodicRestartServiceUnitOptions = {}): string {
+  const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  const window = (options.window ?? DEFAULT_PERIODIC_RESTART_WINDOW).toSeconds();
+  return [
+    '[Unit]',
+    'Description=Planned warm restart of the Celery worker at its slot in the window (cdk-celery)',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=${layoutPath(layout.libexecDir, PERIODIC_RESTART_SCRIPT)}`,
+    `TimeoutStartSec=${window + PERIODIC_RESTART_LIST_TIMEOUT.toSeconds() + 60}`,
+    '',
+  ].join('\n');
 }

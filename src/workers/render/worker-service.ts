@@ -1,11 +1,13 @@
+// The worker service, one feature in one file: its unit, its stop timeout and its prestart script
+// (crash-restart counter and jitter).
 import { Duration } from 'aws-cdk-lib';
 import { CeleryWorkerCommand } from './celery-worker-command';
 import {
-  DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, PERIODIC_RESTART_SCRIPT,
-  PRESTART_SCRIPT, UNHEALTHY_SCRIPT, UNHEALTHY_UNIT, WORKER_UNIT, WorkerInstanceLayout, BROKER_ENV_FILE, layoutPath,
+  BROKER_ENV_FILE, DEFAULT_INSTANCE_LAYOUT, FIRST_START_MARKER, INSTANCE_ENV_FILE, PLANNED_RESTART_MARKER, PRESTART_SCRIPT,
+  UNHEALTHY_UNIT, WorkerInstanceLayout, layoutPath,
 } from './instance-layout';
-import { DEFAULT_PERIODIC_RESTART_WINDOW, PERIODIC_RESTART_LIST_TIMEOUT } from './periodic-restart';
 import { systemdCommandLine, systemdEnvironmentAssignment, systemdPathSetting } from './shell-quote';
+import { WorkerMetricNames } from '../worker-metrics';
 
 /** `TimeoutStopSec` when tasks have no hard time limit: Amazon MQ's default `consumer_timeout` (30 min). */
 export const DEFAULT_STOP_TIMEOUT = Duration.minutes(30);
@@ -122,85 +124,52 @@ export function renderWorkerServiceUnit(options: WorkerServiceUnitOptions): stri
   return lines.join('\n');
 }
 
-/** Options of the drain service. */
-export interface DrainServiceUnitOptions {
+/** Options of the prestart (restart counter and jitter) script. */
+export interface PrestartScriptOptions {
+  /**
+   * Longest random sleep before a crash restart.
+   * @default DEFAULT_RESTART_JITTER (60 seconds)
+   */
+  readonly restartJitter?: Duration;
   /**
    * Paths on the instance.
    * @default DEFAULT_INSTANCE_LAYOUT
    */
-  readonly layout?: WorkerInstanceLayout;
-}
-
-/** The drain service: watches for this instance's scale-in and drains the worker. */
-export function renderDrainServiceUnit(options: DrainServiceUnitOptions = {}): string {
-  const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
-  return [
-    '[Unit]',
-    'Description=Drain the Celery worker when Auto Scaling terminates this instance (cdk-celery)',
-    'Wants=network-online.target',
-    // Ordered after the worker so that at shutdown it stops first and never races the worker's stop.
-    `After=network-online.target ${WORKER_UNIT}`,
-    '',
-    '[Service]',
-    'Type=simple',
-    `ExecStart=${layoutPath(layout.libexecDir, DRAIN_SCRIPT)}`,
-    'Restart=on-failure',
-    'RestartSec=5',
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n');
-}
-
-/** Options of the mark-unhealthy unit. */
-export interface UnhealthyServiceUnitOptions {
-  /**
-   * Paths on the instance.
-   * @default DEFAULT_INSTANCE_LAYOUT
-   */
-  readonly layout?: WorkerInstanceLayout;
-}
-
-/** Started by `OnFailure=` when the worker hits its start limit: asks Auto Scaling to replace the instance. */
-export function renderUnhealthyServiceUnit(options: UnhealthyServiceUnitOptions = {}): string {
-  const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
-  return [
-    '[Unit]',
-    'Description=Mark this instance Unhealthy after the Celery worker crash-looped (cdk-celery)',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    `ExecStart=${layoutPath(layout.libexecDir, UNHEALTHY_SCRIPT)}`,
-    '',
-  ].join('\n');
-}
-
-/** Options of the periodic-restart service. */
-export interface PeriodicRestartServiceUnitOptions {
-  /** Length of the restart window (bounds `TimeoutStartSec`). */
-  readonly window?: Duration;
-  /** Paths on the instance. */
   readonly layout?: WorkerInstanceLayout;
 }
 
 /**
- * Started by the periodic-restart timer at the window start: runs the periodic-restart script,
- * which waits for this instance's slot, marks the restart as planned (so it is not counted as a
- * crash) and queues a restart, which stops the worker warm first. `TimeoutStartSec` covers the
- * whole window plus the group listing.
+ * The worker's `ExecStartPre=+` script. The first start after boot and planned restarts pass
+ * straight through; every other start is a crash restart (Celery 5.0-5.2 exit 0 after a crash, so
+ * every exit counts): it publishes `CdkCelery/WorkerRestarts`=1 by `AutoScalingGroupName` and
+ * sleeps a random 0..jitter seconds so that a fleet hit by the same poison task never restarts
+ * (and reconnects to the broker) in step.
  */
-export function renderPeriodicRestartServiceUnit(options: PeriodicRestartServiceUnitOptions = {}): string {
+export function renderPrestartScript(options: PrestartScriptOptions = {}): string {
   const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
-  const window = (options.window ?? DEFAULT_PERIODIC_RESTART_WINDOW).toSeconds();
-  return [
-    '[Unit]',
-    'Description=Planned warm restart of the Celery worker at its slot in the window (cdk-celery)',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    `ExecStart=${layoutPath(layout.libexecDir, PERIODIC_RESTART_SCRIPT)}`,
-    `TimeoutStartSec=${window + PERIODIC_RESTART_LIST_TIMEOUT.toSeconds() + 60}`,
-    '',
-  ].join('\n');
+  const jitter = (options.restartJitter ?? DEFAULT_RESTART_JITTER).toSeconds();
+  const first = layoutPath(layout.stateDir, FIRST_START_MARKER);
+  const planned = layoutPath(layout.stateDir, PLANNED_RESTART_MARKER);
+  return `#!/bin/bash
+# cdk-celery: runs as root before every start of the Celery worker.
+set -u
+mkdir -p ${layout.stateDir}
+if [ ! -e ${first} ]; then
+  touch ${first}
+  exit 0
+fi
+if [ -e ${planned} ]; then
+  rm -f ${planned}
+  exit 0
+fi
+# shellcheck source=/dev/null
+. ${layoutPath(layout.configDir, INSTANCE_ENV_FILE)}
+timeout 30 aws cloudwatch put-metric-data --namespace ${WorkerMetricNames.NAMESPACE} \\
+  --metric-name ${WorkerMetricNames.WORKER_RESTARTS} --unit Count --value 1 \\
+  --dimensions "${WorkerMetricNames.AUTO_SCALING_GROUP_DIMENSION}=\${ASG_NAME}" \\
+  || echo "cdk-celery: could not publish ${WorkerMetricNames.WORKER_RESTARTS}" >&2
+delay=$((RANDOM % ${jitter + 1}))
+echo "cdk-celery: the worker exited; restarting it in \${delay}s"
+sleep "\${delay}"
+`;
 }

@@ -1,6 +1,8 @@
+// Scale-in drain, one feature in one file: the drain service's script and its unit.
 import { Duration } from 'aws-cdk-lib';
+import { renderImdsFunction } from './imds';
 import {
-  DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, PERIODIC_RESTART_TIMER, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
+  DEFAULT_INSTANCE_LAYOUT, DRAIN_SCRIPT, INSTANCE_ENV_FILE, PERIODIC_RESTART_TIMER, WORKER_UNIT, WorkerInstanceLayout, layoutPath,
 } from './instance-layout';
 
 /** How often the drain service reads the instance's target lifecycle state. */
@@ -35,12 +37,7 @@ export function renderDrainScript(options: DrainScriptOptions = {}): string {
 set -uo pipefail
 # shellcheck source=/dev/null
 . ${layoutPath(layout.configDir, INSTANCE_ENV_FILE)}
-imds() {
-  local token
-  token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' ${layout.imdsUrl}/latest/api/token) || return 1
-  curl -sf -H "X-aws-ec2-metadata-token: \${token}" "${layout.imdsUrl}/latest/meta-data/$1"
-}
-until [ "$(imds autoscaling/target-lifecycle-state)" = Terminated ]; do
+${renderImdsFunction(layout)}until [ "$(imds autoscaling/target-lifecycle-state)" = Terminated ]; do
   sleep ${poll}
 done
 echo "cdk-celery: scale-in: stopping the worker warm; running tasks finish first"
@@ -57,4 +54,35 @@ for attempt in 1 2 3 4 5; do
 done
 exit 1
 `;
+}
+
+/** Options of the drain service. */
+export interface DrainServiceUnitOptions {
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
+  readonly layout?: WorkerInstanceLayout;
+}
+
+/** The drain service: watches for this instance's scale-in and drains the worker. */
+export function renderDrainServiceUnit(options: DrainServiceUnitOptions = {}): string {
+  const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  return [
+    '[Unit]',
+    'Description=Drain the Celery worker when Auto Scaling terminates this instance (cdk-celery)',
+    'Wants=network-online.target',
+    // Ordered after the worker so that at shutdown it stops first and never races the worker's stop.
+    `After=network-online.target ${WORKER_UNIT}`,
+    '',
+    '[Service]',
+    'Type=simple',
+    `ExecStart=${layoutPath(layout.libexecDir, DRAIN_SCRIPT)}`,
+    'Restart=on-failure',
+    'RestartSec=5',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
 }

@@ -1,4 +1,5 @@
-import { DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, WorkerInstanceLayout, layoutPath } from './instance-layout';
+// Crash-loop replacement, one feature in one file: the mark-unhealthy script and the unit OnFailure= starts.
+import { DEFAULT_INSTANCE_LAYOUT, INSTANCE_ENV_FILE, UNHEALTHY_SCRIPT, WorkerInstanceLayout, layoutPath } from './instance-layout';
 
 /** Options of the mark-unhealthy script. */
 export interface UnhealthyScriptOptions {
@@ -25,4 +26,27 @@ echo "cdk-celery: the Celery worker hit its start limit; marking \${INSTANCE_ID}
 aws autoscaling set-instance-health --instance-id "\${INSTANCE_ID}" --health-status Unhealthy \\
   --no-should-respect-grace-period
 `;
+}
+
+/** Options of the mark-unhealthy unit. */
+export interface UnhealthyServiceUnitOptions {
+  /**
+   * Paths on the instance.
+   * @default DEFAULT_INSTANCE_LAYOUT
+   */
+  readonly layout?: WorkerInstanceLayout;
+}
+
+/** Started by `OnFailure=` when the worker hits its start limit: asks Auto Scaling to replace the instance. */
+export function renderUnhealthyServiceUnit(options: UnhealthyServiceUnitOptions = {}): string {
+  const layout = options.layout ?? DEFAULT_INSTANCE_LAYOUT;
+  return [
+    '[Unit]',
+    'Description=Mark this instance Unhealthy after the Celery worker crash-looped (cdk-celery)',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=${layoutPath(layout.libexecDir, UNHEALTHY_SCRIPT)}`,
+    '',
+  ].join('\n');
 }
