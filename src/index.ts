@@ -12,7 +12,8 @@ export type {
 } from './broker';
 export { CeleryPool, CeleryQueueType, CeleryWorkerFleet, CeleryWorkerRenderer, WorkerCode, WorkerMetricNames } from './workers';
 export type {
-  CeleryRequirement, CeleryWorkerCommand, CeleryWorkerCommandOptions, CeleryWorkerFleetOptions, CeleryWorkerFleetProps, ICeleryWorkerFleet,
+  CeleryRequirement, CeleryWorkerCommand, CeleryWorkerCommandOptions, CeleryWorkerOptions, CeleryWorkerFleetOptions, CeleryWorkerFleetProps,
+  ICeleryWorkerFleet,
   PeriodicRestartOptions, PreinstalledWorkerCodeOptions, QueueBacklogScalingProps, WorkerBrokerOptions, WorkerCodeConfig,
 } from './workers';
 export { AlarmRoute, AlarmThresholdDefaults, BrokerMetricNames, BrokerMetricsPublisher, CeleryMonitoring, QueueMetricsSource } from './monitoring';

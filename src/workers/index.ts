@@ -11,5 +11,5 @@ export { WorkerMetricNames } from './worker-metrics';
 export { CeleryPool } from './render/celery-pool';
 export { CeleryQueueType } from './render/celery-queue-type';
 export type { CeleryRequirement, WorkerBrokerOptions } from './render/broker-settings';
-export type { CeleryWorkerCommand, CeleryWorkerCommandOptions } from './render/celery-worker-command';
+export type { CeleryWorkerCommand, CeleryWorkerCommandOptions, CeleryWorkerOptions } from './render/celery-worker-command';
 export type { PeriodicRestartOptions } from './render/periodic-restart';

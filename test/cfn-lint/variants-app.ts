@@ -3,6 +3,7 @@ import { App, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -242,6 +243,9 @@ export function buildVariantsApp(): { app: App; used: PropsUse } {
       instanceType: new ec2.InstanceType('c7i.large'),
       machineImage: ec2.MachineImage.resolveSsmParameterAtLaunch('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
       keyPair: ec2.KeyPair.fromKeyPairName(stack, 'Key', 'ops'),
+      // The user's own role and security group: the fleet adds its permissions and rules to them.
+      role: new iam.Role(stack, 'WorkerRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
+      securityGroup: new ec2.SecurityGroup(stack, 'WorkerSecurityGroup', { vpc, allowAllOutbound: false, description: 'Celery workers (own group)' }),
       enableMingle: true,
       acknowledgeMingleBrokerTraffic: true,
       enableGossip: true,

@@ -16,15 +16,13 @@ const ROOT = join(__dirname, '..', '..');
 /** Props structs of constructs that make templates, and what is deliberately never set. */
 const COVERED_STRUCTS = [
   'RabbitMqBrokerProps', 'RabbitMqBrokerOptions', 'RabbitMqConfigurationOptions', 'RabbitMqMaintenanceWindow', 'ApplyNowWithRebootOptions',
-  'RabbitMqBrokerAttributes', 'ConfigurationApplierProps', 'CeleryWorkerFleetProps', 'CeleryWorkerFleetOptions', 'CeleryWorkerCommandOptions',
+  'RabbitMqBrokerAttributes', 'ConfigurationApplierProps', 'CeleryWorkerFleetProps', 'CeleryWorkerFleetOptions', 'CeleryWorkerOptions',
   'PeriodicRestartOptions', 'PreinstalledWorkerCodeOptions', 'QueueBacklogScalingProps', 'CeleryBrokerAccessProps', 'CeleryBrokerAccessOptions',
   'CeleryMonitoringProps', 'CeleryMonitoringOptions', 'CeleryAlarmThresholds', 'CeleryPlatformProps', 'CeleryPlatformFleetOptions',
   'WorkerVpcEndpointsProps', 'CeleryAlarmOverrides', 'CeleryAlarmOverride', 'CeleryFleetAlarmOverrides', 'BrokerMetricsPublisherOptions',
   'BrokerMetricsPublisherProps', 'BrokerMonitoringUserProps',
 ];
-const NEVER_SET: { [prop: string]: string } = {
-  'CeleryWorkerCommandOptions.celeryExecutable': 'a fleet refuses it: the code decides the executable (WorkerCode.preinstalled)',
-};
+const NEVER_SET: { [prop: string]: string } = {};
 
 interface JsiiStruct {
   readonly name: string;

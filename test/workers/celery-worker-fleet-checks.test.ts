@@ -22,7 +22,8 @@ describe('invalid input fails at synth, naming the prop, the value and what is a
     ['mingle without acknowledgement', { enableMingle: true }, /^enableMingle: true needs acknowledgeMingleBrokerTraffic: true/],
     ['--purge in extra arguments', { extraArguments: ['--purge'] }, /^extraArguments: "--purge" is not allowed in a worker fleet/],
     ['owned argument in extra arguments', { extraArguments: ['-Q', 'x'] }, /^extraArguments: "-Q" "x" is set by the typed option "queues"/],
-    ['celeryExecutable on the fleet', { celeryExecutable: '/usr/bin/celery' }, /^celeryExecutable: "\/usr\/bin\/celery" cannot be set on the fleet; .*WorkerCode\.preinstalled/],
+    // Not in the props type: a plain JavaScript caller, whom no type check stops.
+    ['celeryExecutable on the fleet', { celeryExecutable: '/usr/bin/celery' } as Partial<CeleryWorkerFleetProps>, /^celeryExecutable: "\/usr\/bin\/celery" cannot be set on the fleet; .*WorkerCode\.preinstalled/],
     ['min above max', { minCapacity: 5, maxCapacity: 2 }, /^minCapacity: 5 is more than maxCapacity \(2\)/],
     ['max capacity 0', { maxCapacity: 0 }, /^maxCapacity: 0 is not allowed; use a whole number of at least 1/],
     ['batch larger than the group', { maxCapacity: 4, maxBatchSize: 5 }, /^maxBatchSize: 5 is not allowed; use a whole number from 1 to 4/],

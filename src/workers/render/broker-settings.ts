@@ -13,7 +13,7 @@ export interface WorkerBrokerOptions {
   readonly engineVersion?: RabbitMqEngineVersion;
 }
 
-/** The queue-type options of a worker (part of `CeleryWorkerCommandOptions`). */
+/** The queue-type options of a worker (part of `CeleryWorkerOptions`). */
 export interface BrokerSettingsOptions {
   /** Task queues the worker consumes; empty for the application's default queue. */
   readonly queues: string[];

@@ -8,19 +8,14 @@ import { nodeNameTemplateError } from './node-name';
 import { systemdWordError } from './shell-quote';
 
 /**
- * Options of the `celery worker` command line. Every default is the safe one.
+ * How a Celery worker behaves: the `celery worker` options a fleet and the command renderer share.
+ * Every default is the safe one.
  */
-export interface CeleryWorkerCommandOptions {
+export interface CeleryWorkerOptions {
   /**
    * The Celery application, as passed to `-A` (for example `proj` or `proj.celery:app`).
    */
   readonly app: string;
-
-  /**
-   * Path of the `celery` executable.
-   * @default 'celery'
-   */
-  readonly celeryExecutable?: string;
 
   /**
    * Queues to consume (`-Q`).
@@ -200,6 +195,18 @@ export interface CeleryWorkerCommandOptions {
    * @default - none
    */
   readonly extraArguments?: string[];
+}
+
+/**
+ * Options of the `celery worker` command line: the worker's options and the executable that runs
+ * them (a fleet takes the executable from its code instead).
+ */
+export interface CeleryWorkerCommandOptions extends CeleryWorkerOptions {
+  /**
+   * Path of the `celery` executable.
+   * @default 'celery'
+   */
+  readonly celeryExecutable?: string;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The renderers' internal surface: the fleet, the doctor, the benchmarks and the tests import it by
 // relative path. None of it is re-exported from src/index.ts (see the README's "Public API"); the
-// four types the public constructs take (CeleryPool, CeleryQueueType, CeleryWorkerCommandOptions,
+// types the public constructs take (CeleryPool, CeleryQueueType, CeleryWorkerOptions, CeleryWorkerCommandOptions,
 // PeriodicRestartOptions) and CeleryWorkerCommandRenderer's types are exported from src/workers/index.ts.
 
 export { DEFAULT_READINESS_TIMEOUT, renderBootScript } from './boot-script';
@@ -18,7 +18,7 @@ export { CeleryQueueType } from './celery-queue-type';
 export { renderCeleryVersionCheck } from './celery-version-check';
 export type { CeleryVersionCheckOptions } from './celery-version-check';
 export { DEFAULT_REVOKES_MAX, DEFAULT_REVOKE_EXPIRES, renderCeleryWorkerCommand } from './celery-worker-command';
-export type { CeleryWorkerCommandOptions, CeleryWorkerCommand } from './celery-worker-command';
+export type { CeleryWorkerOptions, CeleryWorkerCommandOptions, CeleryWorkerCommand } from './celery-worker-command';
 export { DeployTimeValues } from './deploy-time-values';
 export { DEFAULT_DRAIN_POLL_INTERVAL, renderDrainScript, renderDrainServiceUnit } from './drain';
 export type { DrainScriptOptions, DrainServiceUnitOptions } from './drain';
