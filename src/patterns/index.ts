@@ -1,2 +1,3 @@
-export * from './celery-platform';
-export * from './celery-credentials';
+export { CeleryPlatform } from './celery-platform';
+export type { CeleryPlatformFleetOptions, CeleryPlatformProps } from './celery-platform';
+export { CeleryCredentials } from './celery-credentials';

@@ -1,3 +1,4 @@
+import { connect } from 'amqplib';
 import { Duration } from 'aws-cdk-lib';
 import { fleetWorkerCommand, renderedWorkerCommand } from './fleet-command';
 import { CeleryPool } from '../../../src/workers/render';
@@ -188,6 +189,73 @@ describeEachRabbitMqProfile((profile) => {
         expect({ version: install.version, kept: sizes[worker.nodeName] }).toEqual({ version: install.version, kept: honoursEnvironment ? 25 : 100 });
       } finally {
         await worker.stop();
+      }
+    }, undefined, { profile });
+
+    // --max-memory-per-child replaces a pool process once a task leaves it above the limit: with a
+    // limit every process exceeds (1 KiB), each task runs in a new process; without it, one process
+    // runs them all.
+    testEachCelery('maxMemoryPerChildKib: a process over the limit is replaced after its task', async (install) => {
+      for (const [index, maxMemoryPerChildKib] of [[0, undefined], [1, 1]] as const) {
+        const vhost = `memory-${index}-${install.version}`;
+        await broker().addVhost(vhost);
+        const brokerUrl = broker().amqpUrl('guest', 'guest', vhost);
+        const queue = `memory${index}`;
+        const command = fleetWorkerCommand({
+          pool: CeleryPool.PREFORK, concurrency: 1, maxMemoryPerChildKib, queues: [queue], hostname: `memory${index}-${install.version}@%h`,
+        }, profile);
+        expect(command.argv.includes('--max-memory-per-child')).toBe(maxMemoryPerChildKib !== undefined);
+        const worker = startWorker({ install, command, brokerUrl });
+        try {
+          await worker.waitReady(60_000);
+          const events = eventsFile();
+          const configure = producerConfigure(profile, [queue]);
+          await sendTasks(install, 'harness_tasks.record', { brokerUrl, configure, queue, count: 4, args: [events.path, 0] });
+          await pollUntil(() => readEvents(events.path).filter((e) => e.event === 'done').length === 4,
+            { timeoutMs: 60_000, what: '4 tasks done', describe: () => worker.log().slice(-3000) });
+          const processes = new Set(readEvents(events.path).filter((e) => e.event === 'done').map((e) => e.pid));
+          expect({ maxMemoryPerChildKib, processes: processes.size }).toEqual({ maxMemoryPerChildKib, processes: maxMemoryPerChildKib ? 4 : 1 });
+        } finally {
+          await worker.stop();
+        }
+      }
+    }, undefined, { profile });
+
+    // The worker's heartbeat events (`worker-heartbeat` on the celeryev exchange, every 2 s) feed
+    // only monitors such as Flower; the generated worker sends none unless enableHeartbeatEvents.
+    testEachCelery('heartbeat events off: none published; on: one every 2 seconds', async (install) => {
+      for (const [index, enableHeartbeatEvents] of [[0, false], [1, true]] as const) {
+        const vhost = `heartbeat-${index}-${install.version}`;
+        await broker().addVhost(vhost);
+        const brokerUrl = broker().amqpUrl('guest', 'guest', vhost);
+        const command = fleetWorkerCommand({
+          pool: CeleryPool.SOLO, enableHeartbeatEvents, queues: [`heartbeat${index}`], hostname: `heartbeat${index}-${install.version}@%h`,
+        }, profile);
+        expect(command.argv.includes('--without-heartbeat')).toBe(!enableHeartbeatEvents);
+        // Listen before the worker starts: its first heartbeat is sent as soon as it is ready.
+        const connection = await connect(brokerUrl);
+        const heartbeats: string[] = [];
+        try {
+          const channel = await connection.createChannel();
+          await channel.assertExchange('celeryev', 'topic', { durable: true, autoDelete: false });
+          const { queue } = await channel.assertQueue('', { exclusive: true });
+          await channel.bindQueue(queue, 'celeryev', 'worker.#');
+          await channel.consume(queue, (message) => {
+            if (message) heartbeats.push(String((JSON.parse(message.content.toString('utf8')) as { type?: string }).type));
+          }, { noAck: true });
+          const worker = startWorker({ install, command, brokerUrl });
+          try {
+            await worker.waitReady(60_000);
+            await new Promise((resolve) => setTimeout(resolve, 7_000));
+          } finally {
+            await worker.stop();
+          }
+        } finally {
+          await connection.close();
+        }
+        const sent = heartbeats.filter((type) => type === 'worker-heartbeat').length;
+        if (enableHeartbeatEvents) expect(sent).toBeGreaterThanOrEqual(2);
+        else expect({ enableHeartbeatEvents, sent }).toEqual({ enableHeartbeatEvents, sent: 0 });
       }
     }, undefined, { profile });
 
