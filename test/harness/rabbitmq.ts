@@ -169,7 +169,15 @@ export function rabbitMqForThisFile(options: StartRabbitMqOptions & {
 } = {}): () => RabbitMq {
   let broker: RabbitMq | undefined;
   beforeAll(async () => {
-    broker = await startRabbitMq(options);
+    try {
+      broker = await startRabbitMq(options);
+    } catch (error) {
+      // Once more, on new ports and a new directory: a port taken between the free-port check and
+      // the bind (other jest workers, other test runs on the host) fails a start that then works.
+      // eslint-disable-next-line no-console
+      console.warn(`RabbitMQ did not start, starting it once more: ${(error as Error).message}`);
+      broker = await startRabbitMq(options);
+    }
   }, options.startTimeoutMs ?? 150_000);
   afterAll(async () => {
     await options.beforeStop?.();
@@ -253,11 +261,18 @@ export async function startRabbitMq(options: StartRabbitMqOptions = {}): Promise
     // Our own foreground epmd, as a child of this process: the one erl would start daemonizes, and
     // a killed daemon stays a zombie on hosts whose init does not reap.
     const epmdCommand = command(profile.inRoot ? '/usr/bin/epmd' : 'epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], dir);
+    const epmdErr = openSync(join(dir, 'epmd.err'), 'a');
     const epmd = spawn(epmdCommand.file, epmdCommand.args, {
-      cwd: dir, env, ...epmdCommand.ids, detached: true, stdio: 'ignore',
+      cwd: dir, env, ...epmdCommand.ids, detached: true, stdio: ['ignore', 'ignore', epmdErr],
     });
+    closeSync(epmdErr);
+    let epmdExit: string | undefined;
+    epmd.on('exit', (code, signal) => { epmdExit = `epmd exited (${code ?? signal})`; });
     epmd.unref();
-    await pollUntil(async () => !(await portIsFree(epmdPort)), { timeoutMs: 10_000, what: `epmd on 127.0.0.1:${epmdPort}` });
+    await pollUntil(async () => {
+      if (epmdExit) throw new Error(`${epmdExit} before listening on 127.0.0.1:${epmdPort}: ${readFileSync(join(dir, 'epmd.err'), 'utf8').trim()}`);
+      return !(await portIsFree(epmdPort));
+    }, { timeoutMs: 30_000, what: `epmd on 127.0.0.1:${epmdPort}`, describe: () => readFileSync(join(dir, 'epmd.err'), 'utf8') });
 
     const consoleOut = join(dir, 'server.out');
     const outFd = openSync(consoleOut, 'a');
