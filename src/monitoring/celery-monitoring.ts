@@ -566,47 +566,54 @@ export class CeleryMonitoring extends Construct {
         + `Runbook: look for a client opening a channel per publish, or a reconnect loop. ${quietWhenSilent}`,
     });
 
-    const churn = (what: 'connections' | 'channels', count: string, explicit: boolean) => (threshold: string) =>
-      `Broker ${broker.brokerName} gains more than ${threshold} ${what} per second (RATE of ${count}, 2 of 3 minutes`
-      + (explicit ? ', set explicitly). ' : `: the ${what} the fleets can hold, opened within ${AlarmThresholdDefaults.CHURN_BUDGET_SECONDS} s). `)
-      + `CloudWatch has no open/close counters: this sees ${what} opened faster than they close (a leak, repeated reconnect waves), `
-      + `not opens balanced by closes. Runbook: find the client (management UI, ${what} by client); check worker restarts. ${quietWhenSilent}`;
-    const connectionCount = broker.metricConnectionCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM });
-    this.connectionChurnAlarm = this.alarm(o.connectionChurn, {
+    // Connection and channel churn: the same alarm over each count, RATE of it against the budget.
+    const churnAlarm = (what: 'connections' | 'channels', spec: {
+      override: CeleryAlarmOverride | undefined;
+      id: string;
+      nameSuffix: string;
+      countName: string;
+      count: cloudwatch.IMetric;
+      threshold: () => number;
+      explicit: boolean;
+    }) => this.alarm(spec.override, {
+      id: spec.id,
+      nameSuffix: spec.nameSuffix,
+      metric: new cloudwatch.MathExpression({
+        expression: `RATE(${what})`,
+        usingMetrics: { [what]: spec.count },
+        label: `${what[0].toUpperCase()}${what.slice(1)} opened per second (net)`,
+        period: MINUTE,
+      }),
+      threshold: Lazy.number({ produce: spec.threshold }),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: missingIsOk,
+      route: ticket,
+      periodMinutes: 1,
+      description: (threshold) =>
+        `Broker ${broker.brokerName} gains more than ${threshold} ${what} per second (RATE of ${spec.countName}, 2 of 3 minutes`
+        + (spec.explicit ? ', set explicitly). ' : `: the ${what} the fleets can hold, opened within ${AlarmThresholdDefaults.CHURN_BUDGET_SECONDS} s). `)
+        + `CloudWatch has no open/close counters: this sees ${what} opened faster than they close (a leak, repeated reconnect waves), `
+        + `not opens balanced by closes. Runbook: find the client (management UI, ${what} by client); check worker restarts. ${quietWhenSilent}`,
+    });
+    this.connectionChurnAlarm = churnAlarm('connections', {
+      override: o.connectionChurn,
       id: 'ConnectionChurnAlarm',
       nameSuffix: 'connection-churn',
-      metric: new cloudwatch.MathExpression({
-        expression: 'RATE(connections)',
-        usingMetrics: { connections: connectionCount },
-        label: 'Connections opened per second (net)',
-        period: MINUTE,
-      }),
-      threshold: Lazy.number({ produce: () => connectionChurnThreshold(t, this.maxWorkers()) }),
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: missingIsOk,
-      route: ticket,
-      periodMinutes: 1,
-      description: churn('connections', 'ConnectionCount', o.connectionChurn?.threshold !== undefined || t.maxConnectionsOpenedPerSecond !== undefined),
+      countName: 'ConnectionCount',
+      count: broker.metricConnectionCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: () => connectionChurnThreshold(t, this.maxWorkers()),
+      explicit: o.connectionChurn?.threshold !== undefined || t.maxConnectionsOpenedPerSecond !== undefined,
     });
-    this.channelChurnAlarm = this.alarm(o.channelChurn, {
+    this.channelChurnAlarm = churnAlarm('channels', {
+      override: o.channelChurn,
       id: 'ChannelChurnAlarm',
       nameSuffix: 'channel-churn',
-      metric: new cloudwatch.MathExpression({
-        expression: 'RATE(channels)',
-        usingMetrics: { channels: broker.metricChannelCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }) },
-        label: 'Channels opened per second (net)',
-        period: MINUTE,
-      }),
-      threshold: Lazy.number({ produce: () => channelChurnThreshold(t, this.maxWorkers()) }),
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: missingIsOk,
-      route: ticket,
-      periodMinutes: 1,
-      description: churn('channels', 'ChannelCount', o.channelChurn?.threshold !== undefined || t.maxChannelsOpenedPerSecond !== undefined),
+      countName: 'ChannelCount',
+      count: broker.metricChannelCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: () => channelChurnThreshold(t, this.maxWorkers()),
+      explicit: o.channelChurn?.threshold !== undefined || t.maxChannelsOpenedPerSecond !== undefined,
     });
 
     this.noConsumersAlarm = this.alarm(o.noConsumers, {

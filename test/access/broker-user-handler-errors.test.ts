@@ -2,6 +2,7 @@ import * as http from 'http';
 import * as net from 'net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { brokerUserProperties } from './fixtures/broker-user-properties';
 import { KNOWN_HASHES } from './fixtures/rabbitmq-password-hashes';
 import { brokerUserPhysicalId, BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
 import { handler } from '../../src/access/broker-user.lambda';
@@ -20,19 +21,7 @@ const getSecretString = async (arn: string) => secrets[arn];
 const retry = { maxAttempts: 2, baseDelayMs: 10 };
 
 function props(overrides: Partial<BrokerUserProperties> = {}): BrokerUserProperties {
-  return {
-    ManagementUrl: 'http://127.0.0.1:1',
-    AdminSecretArn: 'admin',
-    UserSecretArn: 'user',
-    Vhost: 'celery',
-    Username: 'celery',
-    Configure: permissions.configure,
-    Write: permissions.write,
-    Read: permissions.read,
-    RemoveVhostOnDelete: 'false',
-    RequestTimeoutMs: '1000',
-    ...overrides,
-  };
+  return brokerUserProperties(overrides);
 }
 
 async function freePort(): Promise<number> {

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { accessResourceProperties } from './fixtures/access-resource';
 import { isRefusedPassword } from './fixtures/authenticate-user';
+import { brokerUserProperties } from './fixtures/broker-user-properties';
 import { KNOWN_HASHES } from './fixtures/rabbitmq-password-hashes';
 import { CeleryBrokerAccessOptions } from '../../src/access';
 import { brokerUserPhysicalId, BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
@@ -35,19 +36,7 @@ describeEachRabbitMqProfile((profile) => {
   }
 
   function props(overrides: Partial<BrokerUserProperties> = {}): BrokerUserProperties {
-    return {
-      ManagementUrl: baseUrl(),
-      AdminSecretArn: 'admin',
-      UserSecretArn: 'user',
-      Vhost: 'celery',
-      Username: 'celery',
-      Configure: permissions.configure,
-      Write: permissions.write,
-      Read: permissions.read,
-      RemoveVhostOnDelete: 'false',
-      RequestTimeoutMs: '10000',
-      ...overrides,
-    };
+    return brokerUserProperties({ ManagementUrl: baseUrl(), RequestTimeoutMs: '10000', ...overrides });
   }
 
   async function canLogIn(username: string, password: string): Promise<number> {

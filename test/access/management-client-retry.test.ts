@@ -1,7 +1,7 @@
 import * as http from 'http';
 import * as net from 'net';
+import { brokerUserProperties } from './fixtures/broker-user-properties';
 import { BrokerUserProperties, handleBrokerUserEvent } from '../../src/access/broker-user-handler';
-import { CeleryPermissions } from '../../src/access/celery-permissions';
 import { ManagementApiError, RabbitMqManagementClient } from '../../src/access/rabbitmq-management-client';
 
 /*
@@ -11,25 +11,13 @@ import { ManagementApiError, RabbitMqManagementClient } from '../../src/access/r
  * and a real HTTP server; only the waits between attempts are skipped (injected sleep).
  */
 
-const permissions = CeleryPermissions.forApplication();
 const secrets: { [arn: string]: string } = {
   admin: JSON.stringify({ username: 'admin', password: 'admin-password-123' }),
   user: JSON.stringify({ username: 'celery', password: 'user-password-1234', vhost: 'celery' }),
 };
 
 function props(url: string): BrokerUserProperties {
-  return {
-    ManagementUrl: url,
-    AdminSecretArn: 'admin',
-    UserSecretArn: 'user',
-    Vhost: 'celery',
-    Username: 'celery',
-    Configure: permissions.configure,
-    Write: permissions.write,
-    Read: permissions.read,
-    RemoveVhostOnDelete: 'false',
-    RequestTimeoutMs: '1000',
-  };
+  return brokerUserProperties({ ManagementUrl: url });
 }
 
 /** Waits recorded instead of slept. */
