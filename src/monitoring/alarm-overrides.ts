@@ -147,3 +147,36 @@ export function validateAlarmOverride(name: string, override: CeleryAlarmOverrid
     }
   }
 }
+
+/** Every override of `alarms`, checked; the pages take only `enabled` and `route`. */
+export function validateAlarmOverrides(o: CeleryAlarmOverrides): void {
+  const pages = ['incidentPage', 'brokerDownPage'];
+  for (const [key, value] of Object.entries(o)) {
+    if (key === 'fleets') continue;
+    validateAlarmOverride(`alarms.${key}`, value as CeleryAlarmOverride | undefined, pages.includes(key));
+  }
+  if (o.brokerRestarting && (o.brokerRestarting.threshold !== undefined || o.brokerRestarting.evaluationPeriods !== undefined)) {
+    throw new Error('alarms.brokerRestarting: only enabled and route apply (the signal is 0 or 1; its cap is thresholds.brokerRestartingMaxMinutes).');
+  }
+  validateFleetAlarmOverrides('alarms.fleets', o.fleets);
+}
+
+/** Every override of one fleet's alarms, checked; `name` names them in errors. */
+export function validateFleetAlarmOverrides(name: string, o: CeleryFleetAlarmOverrides | undefined): void {
+  for (const [key, value] of Object.entries(o ?? {})) {
+    validateAlarmOverride(`${name}.${key}`, value as CeleryAlarmOverride | undefined, false);
+  }
+}
+
+/** One fleet's overrides over those of every fleet, field by field. */
+export function mergeFleetAlarmOverrides(defaults: CeleryFleetAlarmOverrides | undefined,
+  own: CeleryFleetAlarmOverrides | undefined): CeleryFleetAlarmOverrides {
+  const merge = (a?: CeleryAlarmOverride, b?: CeleryAlarmOverride) => (a || b ? { ...a, ...b } : undefined);
+  return {
+    networkOut: merge(defaults?.networkOut, own?.networkOut),
+    workerRestarts: merge(defaults?.workerRestarts, own?.workerRestarts),
+    incompatibleCelery: merge(defaults?.incompatibleCelery, own?.incompatibleCelery),
+    queueBacklog: merge(defaults?.queueBacklog, own?.queueBacklog),
+    queueNoConsumers: merge(defaults?.queueNoConsumers, own?.queueNoConsumers),
+  };
+}

@@ -7,5 +7,5 @@ export { BrokerMetricNames } from './broker-metric-names';
 export { BrokerMetricsPublisher } from './broker-metrics-publisher';
 export type { BrokerMetricsPublisherOptions, BrokerMetricsPublisherProps } from './broker-metrics-publisher';
 export { CeleryMonitoring } from './celery-monitoring';
-export type { CeleryFleetAlarms, CeleryMonitoringOptions, CeleryMonitoringProps } from './celery-monitoring';
+export type { CeleryFleetAlarms, CeleryMonitoringOptions, CeleryMonitoringProps } from './celery-monitoring-props';
 export { QueueMetricsSource } from './queue-metrics';

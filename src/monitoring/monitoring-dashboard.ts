@@ -1,7 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { ICeleryWorkerFleet } from '../workers/celery-worker-fleet-ref';
+
+/** Dashboard names CloudWatch accepts. */
+const DASHBOARD_NAME_FORMAT = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** The broker signals the dashboard shows; a switched-off alarm is undefined and shown as its metric. */
 export interface BrokerDashboardSignals {
@@ -153,4 +156,17 @@ export function addFleetWidgets(dashboard: cloudwatch.Dashboard, fleetLabel: str
 
 function withLabel(metric: cloudwatch.IMetric, label: string): cloudwatch.IMetric {
   return metric instanceof cloudwatch.Metric ? metric.with({ label }) : metric;
+}
+
+/**
+ * The dashboard name: the given one, else the alarm name prefix; letters, digits, `-` and `_`, at
+ * most 255 characters. Throws (plain `Error`, the caller names the construct) for another.
+ */
+export function dashboardName(given: string | undefined, alarmNamePrefix: string): string {
+  const name = given ?? alarmNamePrefix;
+  if (!Token.isUnresolved(name) && !DASHBOARD_NAME_FORMAT.test(name)) {
+    throw new Error(`${given !== undefined ? 'dashboardName' : 'alarmNamePrefix (the default dashboardName)'}: ${JSON.stringify(name)} `
+      + 'is not a dashboard name CloudWatch accepts; use 1 to 255 letters, digits, - and _.');
+  }
+  return name;
 }
