@@ -41,7 +41,8 @@ test('the user\'s actions: used as given (a copy), no topic', () => {
   expect(destination.topic).toBeUndefined();
   expect(destination.actions).toEqual([action]);
   expect(destination.actions).not.toBe(actions);
-  Template.fromStack(s.stack).resourceCountIs('AWS::SNS::Topic', 0);
+  // Nothing created (the stack would be empty, which CloudFormation refuses, so it is not synthesized).
+  expect(s.scope.node.children).toHaveLength(0);
 });
 
 test('both refused, naming the two props', () => {
