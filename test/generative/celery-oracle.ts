@@ -39,7 +39,11 @@ export function oracleInstalls(): CeleryInstall[] {
 export function askCelery(install: CeleryInstall, mode: 'worker-args' | 'settings' | 'node-name', cases: unknown[]): OracleResult[] {
   const argv = installCommand(install, [install.python, ORACLE, mode], '/');
   const result = spawnSync(argv[0], argv.slice(1), { input: JSON.stringify(cases), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  if (result.status !== 0) throw new Error(`${install.label} oracle (${mode}) failed:\n${result.stderr}`);
+  if (result.status !== 0) {
+    // A timeout or a missing interpreter leaves stderr empty: say how it ended.
+    const how = result.error ? result.error.message : result.signal ? `signal ${result.signal}` : `exit ${result.status}`;
+    throw new Error(`${install.label} oracle (${mode}) failed (${how}):\n${result.stderr}`);
+  }
   const parsed = JSON.parse(result.stdout) as { version: string; results: OracleResult[] };
   if (parsed.results.length !== cases.length) throw new Error(`${install.label} oracle answered ${parsed.results.length} of ${cases.length} cases`);
   return parsed.results;

@@ -28,10 +28,16 @@ export function rootUserIds(name: string): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** A path of the host made visible at the same path inside the root. */
+export interface RootMount {
+  readonly path: string;
+  readonly how: 'proc' | 'bind';
+}
+
 // Paths visible at the same place inside and outside the root: the kernel's views Erlang and
 // Python need, the temporary directory (broker directories, events files, sockets) and the
 // repository (the harness' Celery app and driver).
-const SHARED_MOUNTS: Array<{ path: string; how: 'proc' | 'bind' }> = [
+const SHARED_MOUNTS: RootMount[] = [
   { path: '/proc', how: 'proc' },
   { path: '/dev', how: 'bind' },
   // Python's multiprocessing (Celery's prefork pool) needs POSIX semaphores in /dev/shm, a mount of its own.
@@ -39,23 +45,48 @@ const SHARED_MOUNTS: Array<{ path: string; how: 'proc' | 'bind' }> = [
   { path: tmpdir(), how: 'bind' },
 ];
 
+// A bind mount is current only while it shows the directory it was made from (same device and
+// inode). A directory deleted and created again at the same path, as a CI workspace cloned afresh
+// at the path of the last run's, leaves the root's mount on the deleted directory, where every file
+// is missing; such a mount is detached and made again. Paths are arguments, never script text.
+const MOUNT_SCRIPT = `
+root=$1; shift
+while [ $# -gt 0 ]; do
+  how=$1; path=$2; shift 2
+  target=$root$path
+  if [ "$how" = bind ] && mountpoint -q "$target" \
+    && [ "$(stat -c %d:%i -- "$target")" != "$(stat -c %d:%i -- "$path")" ]; then
+    umount -l -- "$target"
+  fi
+  if ! mountpoint -q "$target"; then
+    mkdir -p -- "$target"
+    if [ "$how" = proc ]; then mount -t proc proc "$target"; else mount --bind -- "$path" "$target"; fi
+  fi
+done
+cp /etc/hosts "$root/etc/hosts"
+`;
+
 /**
  * Mount what processes in the root need, once per boot (mounts outlive the test process; they are
- * harmless and the next run finds them). Serialised with flock(1): parallel jest workers race here.
+ * harmless and the next run finds them, or replaces them when they show a deleted directory).
  */
 export function ensureRabbitMq4RootMounts(): void {
-  if (!rabbitMq4RootInstalled()) {
-    throw new Error(`${RABBITMQ4_ROOT} is not installed: run scripts/install-test-deps.sh (it builds the RabbitMQ 4 root)`);
-  }
   const mounts = [...SHARED_MOUNTS];
   // The repository is already visible when it lives below the shared temporary directory.
   if (!isBelow(REPOSITORY, tmpdir())) mounts.push({ path: REPOSITORY, how: 'bind' });
-  const script = mounts.map(({ path, how }) => {
-    const target = `${RABBITMQ4_ROOT}${path}`;
-    const mount = how === 'proc' ? `mount -t proc proc "${target}"` : `mount --bind "${path}" "${target}"`;
-    return `mountpoint -q "${target}" || { mkdir -p "${target}" && ${mount}; }`;
-  }).join('\n');
-  execFileSync('flock', [join(RABBITMQ4_ROOT, '.cdk-celery-mount.lock'), '/bin/sh', '-ec', `${script}\ncp /etc/hosts "${RABBITMQ4_ROOT}/etc/hosts"`], {
+  mountIntoRoot(mounts);
+}
+
+/**
+ * Make each path visible at the same path in the root, in order (a mount below another comes after
+ * it), keeping mounts that are current. Serialised with flock(1): parallel jest workers race here.
+ */
+export function mountIntoRoot(mounts: RootMount[]): void {
+  if (!rabbitMq4RootInstalled()) {
+    throw new Error(`${RABBITMQ4_ROOT} is not installed: run scripts/install-test-deps.sh (it builds the RabbitMQ 4 root)`);
+  }
+  const args = mounts.flatMap(({ path, how }) => [how, resolve(path)]);
+  execFileSync('flock', [join(RABBITMQ4_ROOT, '.cdk-celery-mount.lock'), '/bin/sh', '-ec', MOUNT_SCRIPT, 'mount-into-root', RABBITMQ4_ROOT, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000,
   });
 }
