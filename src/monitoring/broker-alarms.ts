@@ -249,38 +249,52 @@ export function createBrokerAlarms(scope: Construct, alarms: AlarmFactory, ctx: 
       + `Runbook: drain or purge backlogged queues, look for paged-out messages. ${quietWhenSilent}`,
   });
 
-  const connectionStormAlarm = alarms.metricAlarm(o.connectionStorm, {
+  // Connection and channel storms: the same alarm over each count's maximum, against what the
+  // fleets hold plus other clients.
+  const stormAlarm = (what: 'connections' | 'channels', spec: {
+    override: CeleryAlarmOverride | undefined;
+    id: string;
+    nameSuffix: string;
+    count: cloudwatch.IMetric;
+    threshold: number;
+    explicit: boolean;
+    /** How the default threshold is made up (read at synth, when every fleet is known). */
+    budget: () => string;
+    runbook: string;
+  }) => alarms.metricAlarm(spec.override, {
+    id: spec.id,
+    nameSuffix: spec.nameSuffix,
+    metric: spec.count,
+    threshold: spec.threshold,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 2,
+    treatMissingData: missingIsOk,
+    route: ticket,
+    periodMinutes: 1,
+    description: (threshold) => `Broker ${broker.brokerName} holds more than ${threshold} ${what} (2 of 3 minutes`
+      + (spec.explicit ? ', set explicitly). ' : `; ${spec.budget()}). `)
+      + `Runbook: ${spec.runbook} ${quietWhenSilent}`,
+  });
+  const connectionStormAlarm = stormAlarm('connections', {
+    override: o.connectionStorm,
     id: 'ConnectionStormAlarm',
     nameSuffix: 'connection-storm',
-    metric: broker.metricConnectionCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
+    count: broker.metricConnectionCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
     threshold: t.maxConnections ?? Lazy.number({ produce: () => connectionStormThreshold(t, maxWorkers()) }),
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 2,
-    treatMissingData: missingIsOk,
-    route: ticket,
-    periodMinutes: 1,
-    description: (threshold) => `Broker ${broker.brokerName} holds more than ${threshold} connections (2 of 3 minutes`
-      + (o.connectionStorm?.threshold !== undefined || t.maxConnections !== undefined ? ', set explicitly). '
-        : `; ${maxWorkers()} workers x ${t.connectionsPerWorker} + ${t.nonWorkerConnections} other clients; a cluster's ConnectionCount is the total). `)
-      + `Runbook: a crash loop reconnecting, or clients leaking connections; check the worker restart alarms. ${quietWhenSilent}`,
+    explicit: o.connectionStorm?.threshold !== undefined || t.maxConnections !== undefined,
+    budget: () => `${maxWorkers()} workers x ${t.connectionsPerWorker} + ${t.nonWorkerConnections} other clients; a cluster's ConnectionCount is the total`,
+    runbook: 'a crash loop reconnecting, or clients leaking connections; check the worker restart alarms.',
   });
-
-  const channelStormAlarm = alarms.metricAlarm(o.channelStorm, {
+  const channelStormAlarm = stormAlarm('channels', {
+    override: o.channelStorm,
     id: 'ChannelStormAlarm',
     nameSuffix: 'channel-storm',
-    metric: broker.metricChannelCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
+    count: broker.metricChannelCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
     threshold: t.maxChannels ?? Lazy.number({ produce: () => channelStormThreshold(t, maxWorkers()) }),
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 2,
-    treatMissingData: missingIsOk,
-    route: ticket,
-    periodMinutes: 1,
-    description: (threshold) => `Broker ${broker.brokerName} holds more than ${threshold} channels (2 of 3 minutes`
-      + (o.channelStorm?.threshold !== undefined || t.maxChannels !== undefined ? ', set explicitly). '
-        : `; ${maxWorkers()} workers x ${t.channelsPerWorker} + ${t.nonWorkerChannels} other channels). `)
-      + `Runbook: look for a client opening a channel per publish, or a reconnect loop. ${quietWhenSilent}`,
+    explicit: o.channelStorm?.threshold !== undefined || t.maxChannels !== undefined,
+    budget: () => `${maxWorkers()} workers x ${t.channelsPerWorker} + ${t.nonWorkerChannels} other channels`,
+    runbook: 'look for a client opening a channel per publish, or a reconnect loop.',
   });
 
   // Connection and channel churn: the same alarm over each count, RATE of it against the budget.

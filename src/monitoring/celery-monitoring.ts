@@ -225,21 +225,10 @@ export class CeleryMonitoring extends Construct {
       });
       addBrokerWidgets(this.dashboard, props.broker, {
         pages: [this.incidentAlarm, this.brokerDownAlarm].filter(isDefined),
-        brokerAlarms: this.brokerAlarms,
+        allAlarms: this.brokerAlarms,
+        alarms: brokerAlarms,
         ingress: this.metricIngress(),
-        ingressAlarm: this.brokerIngressAlarm,
-        notReportingAlarm: this.brokerNotReportingAlarm,
         restarting: this.metricsPublisher?.metricBrokerRestarting(),
-        memoryAlarm: this.memoryAlarm,
-        cpuAlarm: this.cpuAlarm,
-        diskFreeAlarm: this.diskFreeAlarm,
-        connectionStormAlarm: this.connectionStormAlarm,
-        channelStormAlarm: this.channelStormAlarm,
-        connectionChurnAlarm: this.connectionChurnAlarm,
-        channelChurnAlarm: this.channelChurnAlarm,
-        noConsumersAlarm: this.noConsumersAlarm,
-        backlogAlarm: this.backlogAlarm,
-        publisherErrorsAlarm: this.metricsPublisherErrorsAlarm,
       });
     }
 

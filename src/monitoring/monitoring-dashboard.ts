@@ -1,5 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { BrokerAlarms } from './broker-alarms';
 import { IRabbitMqBroker } from '../broker/rabbitmq-broker-ref';
 import { ICeleryWorkerFleet } from '../workers/celery-worker-fleet-ref';
 
@@ -9,22 +10,13 @@ const DASHBOARD_NAME_FORMAT = /^[A-Za-z0-9_-]{1,255}$/;
 /** The broker signals the dashboard shows; a switched-off alarm is undefined and shown as its metric. */
 export interface BrokerDashboardSignals {
   readonly pages: cloudwatch.IAlarm[];
-  readonly brokerAlarms: cloudwatch.Alarm[];
+  /** Every broker alarm, for the status row. */
+  readonly allAlarms: cloudwatch.Alarm[];
+  /** Each alarm by name, for its own graph (an alarm switched off shows its metric instead). */
+  readonly alarms: BrokerAlarms;
   readonly ingress: cloudwatch.IMetric;
-  readonly ingressAlarm?: cloudwatch.Alarm;
-  readonly notReportingAlarm?: cloudwatch.Alarm;
   /** The metrics publisher's restart signal, if it runs. */
   readonly restarting?: cloudwatch.IMetric;
-  readonly memoryAlarm?: cloudwatch.Alarm;
-  readonly cpuAlarm?: cloudwatch.Alarm;
-  readonly diskFreeAlarm?: cloudwatch.Alarm;
-  readonly connectionStormAlarm?: cloudwatch.Alarm;
-  readonly channelStormAlarm?: cloudwatch.Alarm;
-  readonly connectionChurnAlarm?: cloudwatch.Alarm;
-  readonly channelChurnAlarm?: cloudwatch.Alarm;
-  readonly noConsumersAlarm?: cloudwatch.Alarm;
-  readonly backlogAlarm?: cloudwatch.Alarm;
-  readonly publisherErrorsAlarm?: cloudwatch.Alarm;
 }
 
 /** One queue's metric, labelled with the queue. */
@@ -64,13 +56,13 @@ export function addBrokerWidgets(dashboard: cloudwatch.Dashboard, broker: IRabbi
   dashboard.addWidgets(
     new cloudwatch.AlarmStatusWidget({
       title: `Broker ${broker.brokerName}: the pages first (ingress storm, broker down), then every alarm`,
-      alarms: [...s.pages, ...s.brokerAlarms],
+      alarms: [...s.pages, ...s.allAlarms],
       width: 24,
       height: 4,
     }),
   );
   dashboard.addWidgets(
-    alarmOrGraph('Broker ingress (bytes/min, NetworkIn by Broker or BrokerId)', s.ingressAlarm, s.ingress, 8),
+    alarmOrGraph('Broker ingress (bytes/min, NetworkIn by Broker or BrokerId)', s.alarms.brokerIngressAlarm, s.ingress, 8),
     new cloudwatch.GraphWidget({
       title: 'Broker network (bytes/min), both dimensions',
       left: [
@@ -80,22 +72,23 @@ export function addBrokerWidgets(dashboard: cloudwatch.Dashboard, broker: IRabbi
       ],
       width: 8,
     }),
-    alarmOrGraph('RabbitMQ memory (% of limit)', s.memoryAlarm, broker.metricMemoryUsedPercent(), 8),
+    alarmOrGraph('RabbitMQ memory (% of limit)', s.alarms.memoryAlarm, broker.metricMemoryUsedPercent(), 8),
   );
+  const churnAlarms = [s.alarms.connectionChurnAlarm, s.alarms.channelChurnAlarm].filter(isAlarm);
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
       title: 'Broker reporting: datapoints per minute, and restarting (1 = being created or rebooted)',
       left: [broker.metricCpuUtilization({ period: MINUTE, statistic: cloudwatch.Stats.SAMPLE_COUNT, label: 'SystemCpuUtilization datapoints' })],
       right: s.restarting ? [s.restarting] : [],
-      leftAnnotations: s.notReportingAlarm ? [s.notReportingAlarm.toAnnotation()] : [],
+      leftAnnotations: s.alarms.brokerNotReportingAlarm ? [s.alarms.brokerNotReportingAlarm.toAnnotation()] : [],
       width: 6,
     }),
-    alarmOrGraph('Connections', s.connectionStormAlarm, broker.metricConnectionCount(), 6),
-    alarmOrGraph('Channels', s.channelStormAlarm, broker.metricChannelCount(), 6),
+    alarmOrGraph('Connections', s.alarms.connectionStormAlarm, broker.metricConnectionCount(), 6),
+    alarmOrGraph('Channels', s.alarms.channelStormAlarm, broker.metricChannelCount(), 6),
     new cloudwatch.GraphWidget({
       title: 'Churn: net connections and channels opened per second',
-      left: [s.connectionChurnAlarm?.metric, s.channelChurnAlarm?.metric].filter((m): m is cloudwatch.IMetric => m !== undefined),
-      leftAnnotations: [s.connectionChurnAlarm, s.channelChurnAlarm].filter((a): a is cloudwatch.Alarm => a !== undefined).map(a => a.toAnnotation()),
+      left: churnAlarms.map(a => a.metric),
+      leftAnnotations: churnAlarms.map(a => a.toAnnotation()),
       width: 6,
     }),
   );
@@ -107,15 +100,15 @@ export function addBrokerWidgets(dashboard: cloudwatch.Dashboard, broker: IRabbi
         broker.metricMessageUnacknowledgedCount({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM, label: 'Unacknowledged' }),
       ],
       right: [broker.metricConsumerCount({ period: MINUTE, statistic: cloudwatch.Stats.MINIMUM, label: 'Consumers' })],
-      leftAnnotations: s.backlogAlarm ? [s.backlogAlarm.toAnnotation()] : [],
+      leftAnnotations: s.alarms.backlogAlarm ? [s.alarms.backlogAlarm.toAnnotation()] : [],
       width: 6,
     }),
-    alarmOrGraph('CPU (%)', s.cpuAlarm, broker.metricCpuUtilization(), 6),
-    alarmOrGraph('Free disk / disk free limit', s.diskFreeAlarm, broker.metricDiskFree(), 6),
-    alarmOrGraph('No consumer while messages wait', s.noConsumersAlarm, broker.metricConsumerCount(), 6),
+    alarmOrGraph('CPU (%)', s.alarms.cpuAlarm, broker.metricCpuUtilization(), 6),
+    alarmOrGraph('Free disk / disk free limit', s.alarms.diskFreeAlarm, broker.metricDiskFree(), 6),
+    alarmOrGraph('No consumer while messages wait', s.alarms.noConsumersAlarm, broker.metricConsumerCount(), 6),
   );
-  if (s.publisherErrorsAlarm) {
-    dashboard.addWidgets(new cloudwatch.AlarmWidget({ title: 'Metrics publisher: failed runs per minute', alarm: s.publisherErrorsAlarm, width: 24, height: 4 }));
+  if (s.alarms.metricsPublisherErrorsAlarm) {
+    dashboard.addWidgets(new cloudwatch.AlarmWidget({ title: 'Metrics publisher: failed runs per minute', alarm: s.alarms.metricsPublisherErrorsAlarm, width: 24, height: 4 }));
   }
 }
 
@@ -123,7 +116,7 @@ export function addBrokerWidgets(dashboard: cloudwatch.Dashboard, broker: IRabbi
 export function addFleetWidgets(dashboard: cloudwatch.Dashboard, fleetLabel: string, s: FleetDashboardSignals): void {
   const fleet = s.fleet;
   const alarms = [s.networkOutAlarm, s.workerRestartsAlarm, s.incompatibleCeleryAlarm, s.queueBacklogAlarm, s.queueNoConsumersAlarm]
-    .filter((a): a is cloudwatch.Alarm => a !== undefined);
+    .filter(isAlarm);
   const queues = s.queueReady.length > 0;
   const width = queues ? 4 : 6;
   dashboard.addWidgets(
@@ -169,4 +162,8 @@ export function dashboardName(given: string | undefined, alarmNamePrefix: string
       + 'is not a dashboard name CloudWatch accepts; use 1 to 255 letters, digits, - and _.');
   }
   return name;
+}
+
+function isAlarm(alarm: cloudwatch.Alarm | undefined): alarm is cloudwatch.Alarm {
+  return alarm !== undefined;
 }
