@@ -112,12 +112,42 @@ describe('analyzeBroker: is a configuration change pending?', () => {
     ]);
   });
 
+  test('every other pending change is named, and actions required read "code: info"', () => {
+    const status = analyzeBroker(broker('RUNNING', 3, 3, {
+      PendingAuthenticationStrategy: 'LDAP',
+      PendingLdapServerMetadata: { Hosts: ['ldap.example.com'], RoleBase: 'r', RoleSearchMatching: 'm', ServiceAccountUsername: 'u', UserBase: 'b', UserSearchMatching: 'm' },
+      PendingDataReplicationMode: 'CRDR',
+      ActionsRequired: [
+        { ActionRequiredCode: 'CONFIGURATION_ACTIVATION', ActionRequiredInfo: 'reboot to apply' },
+        { ActionRequiredCode: 'ENGINE_UPGRADE' },
+        { ActionRequiredInfo: 'info only' },
+        {},
+      ],
+    }));
+    expect(status.otherPendingChanges).toEqual(['PendingAuthenticationStrategy', 'PendingLdapServerMetadata', 'PendingDataReplicationMode']);
+    expect(status.actionsRequired).toEqual(['CONFIGURATION_ACTIVATION: reboot to apply', 'ENGINE_UPGRADE', 'info only']);
+    expect(status.current).toBe('c-1 revision 3');
+    expect(status.pending).toBeUndefined();
+  });
+
+  test('a broker that reports nothing is UNKNOWN, with no current configuration and no actions', () => {
+    expect(analyzeBroker({})).toEqual({
+      state: 'UNKNOWN', configurationPending: false, current: undefined, pending: undefined, otherPendingChanges: [], actionsRequired: [],
+    });
+  });
+
   test.each([
     [throttle(), true],
     [throttle('TooManyRequestsException', 429), true],
     [Object.assign(new Error('x'), { $metadata: { httpStatusCode: 429 } }), true],
+    // The SDK's retry classification alone (a throttling error of another name, status 400).
+    [Object.assign(new Error('x'), { name: 'RequestLimitExceeded', $metadata: { httpStatusCode: 400 }, $retryable: { throttling: true } }), true],
+    [Object.assign(new Error('x'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 }, $retryable: { throttling: false } }), false],
     [new BadRequestException({ message: 'bad', $metadata: {} }), false],
     [new Error('boom'), false],
+    [undefined, false],
+    [null, false],
+    ['ThrottlingException', false],
   ])('isThrottlingError(%p) is %p', (err, expected) => {
     expect(isThrottlingError(err)).toBe(expected);
   });
@@ -224,6 +254,18 @@ describe('Update', () => {
   test('missing resource properties fail with the property name', async () => {
     const bad = { ...event('Update'), ResourceProperties: { ...event('Update').ResourceProperties, BrokerId: undefined } };
     await expect(onEvent(bad, deps)).rejects.toThrow(/resource property BrokerId is missing/);
+  });
+
+  test.each(['0', '-60', 'soon', 'Infinity', ''])('WaitTimeoutSeconds %j is refused before any call', async (waitTimeout) => {
+    const bad = { ...event('Update'), ResourceProperties: { ...event('Update').ResourceProperties, WaitTimeoutSeconds: waitTimeout } };
+    await expect(onEvent(bad, deps)).rejects.toThrow(`ConfigurationApplier: WaitTimeoutSeconds must be a positive number, got ${JSON.stringify(waitTimeout)}`);
+    expect(mq).not.toHaveReceivedCommand(DescribeBrokerCommand);
+  });
+
+  test('a WaitTimeoutSeconds number (not text) is read as such', async () => {
+    mq.on(DescribeBrokerCommand).resolves(broker('RUNNING', 3, 3));
+    const numeric = { ...event('Update'), ResourceProperties: { ...event('Update').ResourceProperties, WaitTimeoutSeconds: 60 } };
+    await expect(onEvent(numeric as unknown as ConfigurationApplierEvent, deps)).resolves.toMatchObject({ Data: { Rebooted: 'false' } });
   });
 });
 
