@@ -99,29 +99,88 @@ describe('systemd-analyze verify', () => {
 });
 
 describe('worker service unit', () => {
-  const command = renderCeleryWorkerCommand({ app: 'proj', celeryExecutable: '/opt/app/.venv/bin/celery', timeLimit: Duration.minutes(10) });
-  const unit = renderWorkerServiceUnit({ command, user: 'celery', workingDirectory: '/opt/app', stopTimeout: workerStopTimeout(Duration.minutes(10)) });
+  // Rendered inside each test (not when the file is collected), so that coverage per test, as a
+  // mutation run uses it, credits these assertions.
+  const command = () => renderCeleryWorkerCommand({ app: 'proj', celeryExecutable: '/opt/app/.venv/bin/celery', timeLimit: Duration.minutes(10) });
+  const unit = (options: Partial<Parameters<typeof renderWorkerServiceUnit>[0]> = {}) => renderWorkerServiceUnit({
+    command: command(), user: 'celery', workingDirectory: '/opt/app', stopTimeout: workerStopTimeout(Duration.minutes(10)), ...options,
+  });
 
-  test.each([
-    'Type=simple', 'User=celery', 'KillMode=mixed', 'Restart=always', 'TimeoutStopSec=660', 'StartLimitBurst=5',
-    'StartLimitIntervalSec=900', `OnFailure=${UNHEALTHY_UNIT}`, 'EnvironmentFile=/etc/cdk-celery/broker.env', 'RestartSec=10',
-    'TimeoutStartSec=180', 'ExecStartPre=+/usr/local/libexec/cdk-celery/prestart',
-  ])('has %s', (line) => {
-    expect(unit.split('\n')).toContain(line);
+  test('every directive, in order: crash-loop limits, the sandbox, a mixed kill with the stop timeout, and restart always', () => {
+    expect(unit().split('\n')).toEqual([
+      '[Unit]',
+      'Description=Celery worker (cdk-celery)',
+      'Wants=network-online.target',
+      'After=network-online.target',
+      'StartLimitIntervalSec=900',
+      'StartLimitBurst=5',
+      `OnFailure=${UNHEALTHY_UNIT}`,
+      '',
+      '[Service]',
+      'Type=simple',
+      'User=celery',
+      'Group=celery',
+      'WorkingDirectory=/opt/app',
+      'EnvironmentFile=/etc/cdk-celery/broker.env',
+      'Environment="CELERY_WORKER_REVOKES_MAX=10000"',
+      'Environment="CELERY_WORKER_REVOKE_EXPIRES=3600"',
+      `ExecStartPre=+/usr/local/libexec/cdk-celery/${PRESTART_SCRIPT}`,
+      `ExecStart=${systemdCommandLine(command().argv)}`,
+      'KillMode=mixed',
+      'KillSignal=SIGTERM',
+      'TimeoutStopSec=660',
+      'TimeoutStartSec=180',
+      'Restart=always',
+      'RestartSec=10',
+      'NoNewPrivileges=yes',
+      'PrivateTmp=yes',
+      'ProtectSystem=full',
+      'ProtectHome=yes',
+      '',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ]);
   });
 
   test('ExecStart is the rendered argv with % escaped for systemd', () => {
-    expect(unit).toContain(`ExecStart=${systemdCommandLine(command.argv)}`);
-    expect(unit).toContain('--hostname celery@%%h');
+    expect(unit()).toContain(`ExecStart=${systemdCommandLine(command().argv)}`);
+    expect(unit()).toContain('--hostname celery@%%h');
   });
 
-  test('stop timeout defaults to 30 minutes without a time limit', () => {
+  test('the environment is the command\'s, sorted by name', () => {
+    const withEnvironment = unit({ command: { ...command(), environment: { ZED: '1', ALPHA: 'two words' } } }).split('\n');
+    expect(withEnvironment.filter((l) => l.startsWith('Environment='))).toEqual(['Environment="ALPHA=two words"', 'Environment="ZED=1"']);
+  });
+
+  test('restart delay, jitter, start limits and stop timeout follow their options', () => {
+    const lines = unit({
+      restartDelay: Duration.seconds(30),
+      restartJitter: Duration.seconds(5),
+      startLimitBurst: 9,
+      startLimitInterval: Duration.minutes(2),
+      stopTimeout: Duration.seconds(45),
+    }).split('\n');
+    expect(lines).toEqual(expect.arrayContaining(['RestartSec=30', 'TimeoutStartSec=125', 'StartLimitBurst=9', 'StartLimitIntervalSec=120', 'TimeoutStopSec=45']));
+  });
+
+  test('stop timeout: the hard time limit plus 60 s, or 30 minutes without a time limit', () => {
     expect(workerStopTimeout().toSeconds()).toBe(1800);
+    expect(workerStopTimeout(Duration.minutes(10)).toSeconds()).toBe(660);
   });
 
   test('no OnFailure when replacement on crash loop is off', () => {
-    const u = renderWorkerServiceUnit({ command, user: 'celery', workingDirectory: '/opt/app', stopTimeout: Duration.minutes(1), markUnhealthyOnCrashLoop: false });
+    const u = unit({ workingDirectory: '/opt/app', stopTimeout: Duration.minutes(1), markUnhealthyOnCrashLoop: false });
     expect(u).not.toContain('OnFailure=');
+    expect(unit({ markUnhealthyOnCrashLoop: true }).split('\n')).toContain(`OnFailure=${UNHEALTHY_UNIT}`);
+  });
+
+  test.each(['Celery', '1x', '', 'a'.repeat(32), 'ce lery', 'root;x'])('user %j is refused', (user) => {
+    expect(() => unit({ user })).toThrow(/^user: .* is not a Linux user name; use lowercase letters, digits, _ and - \(at most 31\), starting with a letter or _\.$/);
+  });
+
+  test.each(['celery', '_svc', 'a'.repeat(31), 'app-worker_2'])('user %j is accepted', (user) => {
+    expect(unit({ user }).split('\n')).toEqual(expect.arrayContaining([`User=${user}`, `Group=${user}`]));
   });
 });
 
