@@ -17,17 +17,32 @@ function dynamicReference(secretLogicalId: string, key: string) {
   return { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretLogicalId }, `:SecretString:${key}::}}`]] };
 }
 
-describe('defaults', () => {
+function defaultBroker() {
   const { stack, broker, template } = buildBroker();
-  const brokerId = onlyResource(template, 'AWS::AmazonMQ::Broker').logicalId;
-  const secretId = onlyResource(template, 'AWS::SecretsManager::Secret').logicalId;
-  const configurationId = onlyResource(template, 'AWS::AmazonMQ::Configuration').logicalId;
-  const securityGroupId = Object.keys(template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Amazon MQ') } }))[0];
+  return {
+    stack,
+    broker,
+    template,
+    brokerId: onlyResource(template, 'AWS::AmazonMQ::Broker').logicalId,
+    secretId: onlyResource(template, 'AWS::SecretsManager::Secret').logicalId,
+    configurationId: onlyResource(template, 'AWS::AmazonMQ::Configuration').logicalId,
+    securityGroupId: Object.keys(template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Amazon MQ') } }))[0],
+  };
+}
+
+describe('defaults', () => {
+  // Built for each test, not when the file is collected, so that coverage per test (what a
+  // mutation run selects tests by) credits these assertions.
+  let d: ReturnType<typeof defaultBroker>;
+  beforeEach(() => {
+    d = defaultBroker();
+  });
+
 
   test('a private single-instance RabbitMQ 4.2 broker on mq.m7g.large with automatic minor upgrades', () => {
-    const { resource } = onlyResource(template, 'AWS::AmazonMQ::Broker');
+    const { resource } = onlyResource(d.template, 'AWS::AmazonMQ::Broker');
     expect(resource.Properties).toEqual({
-      BrokerName: broker.brokerName,
+      BrokerName: d.broker.brokerName,
       EngineType: 'RABBITMQ',
       EngineVersion: '4.2',
       HostInstanceType: 'mq.m7g.large',
@@ -35,17 +50,17 @@ describe('defaults', () => {
       PubliclyAccessible: false,
       AutoMinorVersionUpgrade: true,
       SubnetIds: [{ Ref: 'VpcPrivateSubnet1Subnet536B997A' }],
-      SecurityGroups: [{ 'Fn::GetAtt': [securityGroupId, 'GroupId'] }],
-      Users: [{ Username: dynamicReference(secretId, 'username'), Password: dynamicReference(secretId, 'password') }],
-      Configuration: { Id: { Ref: configurationId }, Revision: { 'Fn::GetAtt': [configurationId, 'Revision'] } },
+      SecurityGroups: [{ 'Fn::GetAtt': [d.securityGroupId, 'GroupId'] }],
+      Users: [{ Username: dynamicReference(d.secretId, 'username'), Password: dynamicReference(d.secretId, 'password') }],
+      Configuration: { Id: { Ref: d.configurationId }, Revision: { 'Fn::GetAtt': [d.configurationId, 'Revision'] } },
       Logs: { General: true },
     });
   });
 
   test('the broker name is derived from the construct path: valid, at most 50 characters, the same on every synth', () => {
-    expect(broker.brokerName).toMatch(/^TestStack-Broker-[A-Za-z0-9]+$/);
-    expect(broker.brokerName.length).toBeLessThanOrEqual(50);
-    expect(buildBroker().broker.brokerName).toBe(broker.brokerName);
+    expect(d.broker.brokerName).toMatch(/^TestStack-Broker-[A-Za-z0-9]+$/);
+    expect(d.broker.brokerName.length).toBeLessThanOrEqual(50);
+    expect(buildBroker().broker.brokerName).toBe(d.broker.brokerName);
   });
 
   test('a long construct path still gives a valid name', () => {
@@ -55,7 +70,7 @@ describe('defaults', () => {
   });
 
   test('a generated administrator secret: username admin, 32 alphanumeric characters (none of , : =)', () => {
-    const { resource } = onlyResource(template, 'AWS::SecretsManager::Secret');
+    const { resource } = onlyResource(d.template, 'AWS::SecretsManager::Secret');
     expect(resource.Properties.GenerateSecretString).toEqual({
       SecretStringTemplate: '{"username":"admin"}',
       GenerateStringKey: 'password',
@@ -65,75 +80,75 @@ describe('defaults', () => {
       RequireEachIncludedType: true,
     });
     expect(resource.Properties.SecretString).toBeUndefined();
-    expect(broker.credentials).toBeDefined();
-    expect(stack.resolve(broker.credentials!.secretArn)).toEqual({ Ref: secretId });
+    expect(d.broker.credentials).toBeDefined();
+    expect(d.stack.resolve(d.broker.credentials!.secretArn)).toEqual({ Ref: d.secretId });
   });
 
   test('a RabbitMQ configuration with a 24-hour consumer_timeout, attached to the broker itself (no association)', () => {
-    template.hasResourceProperties('AWS::AmazonMQ::Configuration', {
-      Name: broker.brokerName,
+    d.template.hasResourceProperties('AWS::AmazonMQ::Configuration', {
+      Name: d.broker.brokerName,
       EngineType: 'RABBITMQ',
       EngineVersion: '4.2',
     });
-    expect(renderedConfigurationData(template)).toBe('consumer_timeout = 86400000\n');
-    expect(broker.renderedConfiguration).toBe('consumer_timeout = 86400000\n');
-    template.resourceCountIs('AWS::AmazonMQ::ConfigurationAssociation', 0);
-    expect(stack.resolve(broker.configurationId)).toEqual({ Ref: configurationId });
-    expect(stack.resolve(broker.configurationRevision)).toEqual({ 'Fn::GetAtt': [configurationId, 'Revision'] });
+    expect(renderedConfigurationData(d.template)).toBe('consumer_timeout = 86400000\n');
+    expect(d.broker.renderedConfiguration).toBe('consumer_timeout = 86400000\n');
+    d.template.resourceCountIs('AWS::AmazonMQ::ConfigurationAssociation', 0);
+    expect(d.stack.resolve(d.broker.configurationId)).toEqual({ Ref: d.configurationId });
+    expect(d.stack.resolve(d.broker.configurationRevision)).toEqual({ 'Fn::GetAtt': [d.configurationId, 'Revision'] });
   });
 
   test('general log retention of one month on /aws/amazonmq/broker/ID/general', () => {
-    template.hasResourceProperties('Custom::LogRetention', {
-      LogGroupName: { 'Fn::Join': ['', ['/aws/amazonmq/broker/', { Ref: brokerId }, '/general']] },
+    d.template.hasResourceProperties('Custom::LogRetention', {
+      LogGroupName: { 'Fn::Join': ['', ['/aws/amazonmq/broker/', { Ref: d.brokerId }, '/general']] },
       RetentionInDays: 30,
     });
-    expect(stack.resolve(broker.generalLogGroupName)).toEqual({ 'Fn::Join': ['', ['/aws/amazonmq/broker/', { Ref: brokerId }, '/general']] });
+    expect(d.stack.resolve(d.broker.generalLogGroupName)).toEqual({ 'Fn::Join': ['', ['/aws/amazonmq/broker/', { Ref: d.brokerId }, '/general']] });
     // Amazon MQ creates the group itself: no LogGroup resource to race it.
-    template.resourceCountIs('AWS::Logs::LogGroup', 0);
+    d.template.resourceCountIs('AWS::Logs::LogGroup', 0);
   });
 
   test('the security group opens nothing and allows no egress', () => {
-    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+    d.template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('^Amazon MQ'),
       SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
     });
-    expect(template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Amazon MQ') } })[securityGroupId]
+    expect(d.template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Amazon MQ') } })[d.securityGroupId]
       .Properties.SecurityGroupIngress).toBeUndefined();
-    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    d.template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
   });
 
   test('no reboot on configuration changes (maintenance window), no KMS key, storage or authentication settings', () => {
-    template.resourceCountIs('Custom::CdkCeleryConfigurationApplier', 0);
-    expect(broker.configurationApplier).toBeUndefined();
-    const props = onlyResource(template, 'AWS::AmazonMQ::Broker').resource.Properties;
+    d.template.resourceCountIs('Custom::CdkCeleryConfigurationApplier', 0);
+    expect(d.broker.configurationApplier).toBeUndefined();
+    const props = onlyResource(d.template, 'AWS::AmazonMQ::Broker').resource.Properties;
     for (const key of ['EncryptionOptions', 'StorageType', 'AuthenticationStrategy', 'MaintenanceWindowStartTime']) expect(props[key]).toBeUndefined();
   });
 
   test('attributes: id, ARN, name, endpoint host from AmqpEndpoints, ports, URLs without credentials', () => {
-    expect(stack.resolve(broker.brokerId)).toEqual({ Ref: brokerId });
-    expect(stack.resolve(broker.brokerArn)).toEqual({ 'Fn::GetAtt': [brokerId, 'Arn'] });
+    expect(d.stack.resolve(d.broker.brokerId)).toEqual({ Ref: d.brokerId });
+    expect(d.stack.resolve(d.broker.brokerArn)).toEqual({ 'Fn::GetAtt': [d.brokerId, 'Arn'] });
     const host = {
-      'Fn::Select': [0, { 'Fn::Split': [':', { 'Fn::Select': [1, { 'Fn::Split': ['://', { 'Fn::Select': [0, { 'Fn::GetAtt': [brokerId, 'AmqpEndpoints'] }] }] }] }] }],
+      'Fn::Select': [0, { 'Fn::Split': [':', { 'Fn::Select': [1, { 'Fn::Split': ['://', { 'Fn::Select': [0, { 'Fn::GetAtt': [d.brokerId, 'AmqpEndpoints'] }] }] }] }] }],
     };
-    expect(stack.resolve(broker.endpointHost)).toEqual(host);
-    expect(stack.resolve(broker.amqpsUrl)).toEqual({ 'Fn::Join': ['', ['amqps://', host, ':5671']] });
-    expect(stack.resolve(broker.managementUrl)).toEqual({ 'Fn::Join': ['', ['https://', host, ':443']] });
-    expect(broker.amqpsPort).toBe(5671);
-    expect(broker.managementPort).toBe(443);
-    expect(broker.consumerTimeout?.toHours()).toBe(24);
-    expect(broker.engineVersion).toBe(RabbitMqEngineVersion.V4_2);
-    expect(broker.instanceType).toBe(RabbitMqInstanceType.M7G_LARGE);
-    expect(broker.deploymentMode).toBe(RabbitMqDeploymentMode.SINGLE_INSTANCE);
-    expect(broker.publiclyAccessible).toBe(false);
+    expect(d.stack.resolve(d.broker.endpointHost)).toEqual(host);
+    expect(d.stack.resolve(d.broker.amqpsUrl)).toEqual({ 'Fn::Join': ['', ['amqps://', host, ':5671']] });
+    expect(d.stack.resolve(d.broker.managementUrl)).toEqual({ 'Fn::Join': ['', ['https://', host, ':443']] });
+    expect(d.broker.amqpsPort).toBe(5671);
+    expect(d.broker.managementPort).toBe(443);
+    expect(d.broker.consumerTimeout?.toHours()).toBe(24);
+    expect(d.broker.engineVersion).toBe(RabbitMqEngineVersion.V4_2);
+    expect(d.broker.instanceType).toBe(RabbitMqInstanceType.M7G_LARGE);
+    expect(d.broker.deploymentMode).toBe(RabbitMqDeploymentMode.SINGLE_INSTANCE);
+    expect(d.broker.publiclyAccessible).toBe(false);
   });
 
   test('connections: default port AMQPS 5671 on the broker security group', () => {
-    expect(broker.connections.defaultPort?.toString()).toBe('5671');
-    expect(broker.connections.securityGroups).toHaveLength(1);
+    expect(d.broker.connections.defaultPort?.toString()).toBe('5671');
+    expect(d.broker.connections.securityGroups).toHaveLength(1);
   });
 
   test('no warnings', () => {
-    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(d.stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
 });
 
