@@ -184,6 +184,44 @@ describe('worker service unit', () => {
   });
 });
 
+describe('drain and unhealthy units', () => {
+  test('the drain service starts after the worker (so it stops first at shutdown) and restarts on failure', () => {
+    expect(renderDrainServiceUnit({ layout }).split('\n')).toEqual([
+      '[Unit]',
+      'Description=Drain the Celery worker when Auto Scaling terminates this instance (cdk-celery)',
+      'Wants=network-online.target',
+      `After=network-online.target ${WORKER_UNIT}`,
+      '',
+      '[Service]',
+      'Type=simple',
+      `ExecStart=${join(layout.libexecDir, DRAIN_SCRIPT)}`,
+      'Restart=on-failure',
+      'RestartSec=5',
+      '',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ]);
+  });
+
+  test('the unhealthy service runs its script once, and is not enabled on its own (OnFailure= starts it)', () => {
+    expect(renderUnhealthyServiceUnit({ layout }).split('\n')).toEqual([
+      '[Unit]',
+      'Description=Mark this instance Unhealthy after the Celery worker crash-looped (cdk-celery)',
+      '',
+      '[Service]',
+      'Type=oneshot',
+      `ExecStart=${join(layout.libexecDir, UNHEALTHY_SCRIPT)}`,
+      '',
+    ]);
+  });
+
+  test('both default to the instance layout\'s libexec directory', () => {
+    expect(renderDrainServiceUnit()).toContain(`ExecStart=/usr/local/libexec/cdk-celery/${DRAIN_SCRIPT}\n`);
+    expect(renderUnhealthyServiceUnit()).toContain(`ExecStart=/usr/local/libexec/cdk-celery/${UNHEALTHY_SCRIPT}\n`);
+  });
+});
+
 describe('periodic-restart units', () => {
   test('the timer starts the service at the window start, with no random delay (the script computes the slot)', () => {
     const timer = renderPeriodicRestartTimerUnit({ onCalendar: 'Sun 02:00', window: Duration.hours(3) }).split('\n');
