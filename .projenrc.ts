@@ -265,7 +265,7 @@ project.addPackageIgnore('/lib/doctor/');
 
 
 // Mutation testing (StrykerJS) of the pure renderers and the broker, against their unit suites.
-// Too slow for the build (about 40 minutes on two cores): run `npx projen mutation` after changing
+// Too slow for the build (about 75 minutes on two cores): run `npx projen mutation` after changing
 // src/workers/render or src/broker and read reports/mutation/mutation.html and score.md.
 // Incremental: a rerun only tests mutants whose code or tests changed since
 // reports/stryker-incremental.json.
