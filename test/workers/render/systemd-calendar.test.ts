@@ -37,6 +37,54 @@ describe('OnCalendar expressions systemd would reject, or that never fire, fail 
     });
 });
 
+// Each refusal's message and boundary on its own, including those where this library is stricter
+// than systemd (a one-value range, a step that starts past the maximum, a weekday range given
+// backwards); the tests above and below compare what it accepts with systemd itself.
+describe('each refusal, and the edge each one sits on', () => {
+  test.each([
+    ['02:00 Mon', /^"Mon" is out of place; use a systemd calendar expression/],
+    ['Mon Tue 02:00', /^"Tue" is out of place/],
+    ['*-*-* *-*-1 02:00', /^"\*-\*-1" is out of place/],
+    ['02:00 03:00', /^"03:00" is out of place/],
+    ['*-*-1 Mon', /^"Mon" is out of place/],
+    ['UTC', /^"UTC" is not a weekday \(Mon to Sun\)/],
+    ['Mon..Xyz 02:00', /^"Mon\.\.Xyz" is not a weekday \(Mon to Sun\)/],
+    ['Xyz..Mon 02:00', /^"Xyz\.\.Mon" is not a weekday \(Mon to Sun\)/],
+    ['Mon- 02:00', /^"Mon-" is not a weekday or a range of weekdays/],
+    ['Sun..Mon', /^"Sun\.\.Mon" runs backwards; weekday ranges go from Mon to Sun/],
+    ['*-*-1..1 00:00', /^"1\.\.1" is a range of one value; write 1/],
+    ['*-*-5..4 00:00', /^"5\.\.4" is not a day from 1 to 31/],
+    ['*-*-1..5/0 00:00', /^"1\.\.5\/0" has a step of 0/],
+    ['*:50/10', /^"50\/10" repeats past 59: systemd wants START \+ STEP at most 59/],
+    ['*-*-* 23/1:00', /^"23\/1" repeats past 23/],
+    ['*-*~1/2 00:00', /^"\*-\*~1\/2": days counted from the end of the month take no step here/],
+    ['*-*~29 00:00', /^"29" is not a day from the end from 1 to 28/],
+    ['*-*-0 00:00', /^"0" is not a day from 1 to 31/],
+    ['*-13-01 00:00', /^"13" is not a month from 1 to 12/],
+    ['*-02-30 00:00', /^"\*-02-30" never comes: month 2 has at most 29 days/],
+    ['*-12-32 00:00', /^"32" is not a day from 1 to 31/],
+    ['*-11-31 00:00', /^"\*-11-31" never comes: month 11 has at most 30 days/],
+    ['12 00:00', /^"12" is not a date; use \*-MONTH-DAY or MONTH-DAY/],
+    ['*-*-1-2 00:00', /^"\*-\*-1-2" is not a date/],
+    ['1:2:3:4', /^"1:2:3:4" is not a time; use HOUR:MINUTE or HOUR:MINUTE:SECOND/],
+    ['001:00', /^"001" is not a hour \(a number, A\.\.B or A\/STEP\)/],
+    ['00:60', /^"60" is not a minute from 0 to 59/],
+    ['00:00:60', /^"60" is not a second from 0 to 59/],
+    ['*:x', /^"x" is not a minute/],
+    ['*-*-* 03:00  UTC', /leading, trailing or repeated spaces/],
+  ])('%j', (expression, message) => {
+    expect(onCalendarError(expression)).toMatch(message);
+  });
+
+  test.each([
+    '*:0/59', '*-*-* 22/1:00', '*-*~28 00:00', '*-*-31 00:00', '*-12-31 23:59:59', '*-01-31 00:00', '*-*-1..5/1 00:00', 'MON..sun 02:00',
+    'Monday,Wednesday 02:00', 'Mon-Tue 02:00', '*-*-* 03:00 UTC', '03:00 utc', 'ANNUALLY', '*:0,30', '1-1 00:00', '*-1..12/3-1 00:00',
+  ])('%j is accepted, and systemd fires it', (expression) => {
+    expect(onCalendarError(expression)).toBeUndefined();
+    expect(systemdVerdict(expression)).toBe('fires');
+  });
+});
+
 const component = (max: number) => fc.oneof(
   fc.constant('*'),
   fc.integer({ min: 0, max: max + 2 }).map(String),
